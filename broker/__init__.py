@@ -1,0 +1,1 @@
+"""Broker adapters behind `supervisor.port.BrokerPort`, and the command line that runs them."""

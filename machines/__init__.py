@@ -1,0 +1,31 @@
+"""Declared python-statemachine machines: the order legs, the OCA pair and the trade.
+
+Nothing here does I/O: each machine is a table of states and events over an attrs model.
+"""
+
+from machines.entry_leg import EntryLeg
+from machines.fills import ExecKind, Fill, FillBook, OverfillError
+from machines.leg import Leg
+from machines.lifecycle import TERMINAL_STATES, LegModel
+from machines.oca_pair import OcaPair, PairModel
+from machines.stop_leg import StopLeg
+from machines.trade import Trade, TradeModel
+
+MACHINES = {"Leg": Leg, "EntryLeg": EntryLeg, "StopLeg": StopLeg, "OcaPair": OcaPair, "Trade": Trade}
+
+__all__ = [
+    "MACHINES",
+    "TERMINAL_STATES",
+    "EntryLeg",
+    "ExecKind",
+    "Fill",
+    "FillBook",
+    "Leg",
+    "LegModel",
+    "OcaPair",
+    "OverfillError",
+    "PairModel",
+    "StopLeg",
+    "Trade",
+    "TradeModel",
+]

@@ -1,0 +1,1 @@
+"""Strategies decide when: breakout rules and watchers that arm and trigger trades."""

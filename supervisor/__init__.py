@@ -1,0 +1,1 @@
+"""The sans-IO supervisor: broker events in, commands and supervisor events out."""

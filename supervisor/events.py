@@ -1,0 +1,261 @@
+"""Events the supervisor emits: what became true, in the past tense, with the figures that prove it.
+
+Every event carries `trade_id`, `leg` (empty when it concerns the whole trade) and `time` (the
+injected clock's reading when it was emitted). They are frozen values; the journal stores them
+and the CLI prints them.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+
+@attrs.frozen(kw_only=True)
+class SupervisorEvent:
+    trade_id: str
+    leg: str = ""
+    time: float = 0.0
+
+
+@attrs.frozen(kw_only=True)
+class TradeArmed(SupervisorEvent):
+    symbol: str
+    quantity: int
+
+
+@attrs.frozen(kw_only=True)
+class OrderIntended(SupervisorEvent):
+    order_ref: str
+    quantity: int
+    order_type: str
+    limit_price: float | None = None
+    stop_price: float | None = None
+
+
+@attrs.frozen(kw_only=True)
+class OrderSubmitted(SupervisorEvent):
+    order_ref: str
+    order_id: int | None
+
+
+@attrs.frozen(kw_only=True)
+class OrderAcknowledged(SupervisorEvent):
+    order_ref: str
+    order_id: int | None
+    broker_qty: int
+
+
+@attrs.frozen(kw_only=True)
+class LegTransitioned(SupervisorEvent):
+    machine: str
+    event: str
+    source: str
+    target: str
+
+
+@attrs.frozen(kw_only=True)
+class LegPartiallyFilled(SupervisorEvent):
+    exec_id: str
+    qty: int
+    price: float
+    filled_qty: int
+    order_qty: int
+
+
+@attrs.frozen(kw_only=True)
+class LegFilled(SupervisorEvent):
+    exec_id: str
+    filled_qty: int
+    avg_price: float
+
+
+@attrs.frozen(kw_only=True)
+class LateFill(SupervisorEvent):
+    exec_id: str
+    qty: int
+    price: float
+    state: str
+
+
+@attrs.frozen(kw_only=True)
+class DuplicateExecutionIgnored(SupervisorEvent):
+    exec_id: str
+
+
+@attrs.frozen(kw_only=True)
+class ExecutionCorrected(SupervisorEvent):
+    exec_id: str
+    qty: int
+    price: float
+    filled_qty: int
+
+
+@attrs.frozen(kw_only=True)
+class LegCancelled(SupervisorEvent):
+    order_ref: str
+    filled_qty: int
+    reason: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class LegRejected(SupervisorEvent):
+    order_ref: str
+    code: int
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class StopRepriced(SupervisorEvent):
+    old_price: float | None
+    new_price: float
+    milestone: int
+
+
+@attrs.frozen(kw_only=True)
+class StopRepriceFailed(SupervisorEvent):
+    kept_price: float | None
+    wanted_price: float
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class QuantityMismatch(SupervisorEvent):
+    order_ref: str
+    intended_qty: int
+    broker_qty: int
+    policy: str
+
+
+@attrs.frozen(kw_only=True)
+class StatusFillMismatch(SupervisorEvent):
+    order_ref: str
+    status: str
+    status_filled: int
+    executed_qty: int
+
+
+@attrs.frozen(kw_only=True)
+class InvariantViolated(SupervisorEvent):
+    invariant: str
+    detail: str
+    entry_filled: int = 0
+    exit_filled: int = 0
+
+
+@attrs.frozen(kw_only=True)
+class CoverageGap(SupervisorEvent):
+    position: int
+    stop_coverage: int
+    uncovered: int
+
+
+@attrs.frozen(kw_only=True)
+class EmergencyStopPlaced(SupervisorEvent):
+    order_ref: str
+    quantity: int
+    stop_price: float
+
+
+@attrs.frozen(kw_only=True)
+class ProtectiveStopResized(SupervisorEvent):
+    order_ref: str
+    quantity: int
+
+
+@attrs.frozen(kw_only=True)
+class ExitsPlaced(SupervisorEvent):
+    quantities: tuple[int, ...]
+    dropped_levels: tuple[int, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class LadderLevelDropped(SupervisorEvent):
+    level: int
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class OrphanExitDetected(SupervisorEvent):
+    order_ref: str
+    working_qty: int
+    position: int
+    policy: str
+
+
+@attrs.frozen(kw_only=True)
+class ExitBlocked(SupervisorEvent):
+    order_ref: str
+    quantity: int
+    working_exits: int
+    position: int
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class SubmissionStalled(SupervisorEvent):
+    order_ref: str
+    stage: str  # "send" (intended, not sent) or "ack" (sent, not acknowledged)
+    waited: float
+
+
+@attrs.frozen(kw_only=True)
+class SubmissionResolved(SupervisorEvent):
+    order_ref: str
+    stage: str
+
+
+@attrs.frozen(kw_only=True)
+class UnknownOrderEvent(SupervisorEvent):
+    order_ref: str
+    order_id: int | None
+    event_type: str
+
+
+@attrs.frozen(kw_only=True)
+class InvalidTransition(SupervisorEvent):
+    machine: str
+    state: str
+    event: str
+    detail: str
+
+
+@attrs.frozen(kw_only=True)
+class TradeClosed(SupervisorEvent):
+    entry_filled: int
+    exit_filled: int
+    realized_pnl: float
+
+
+@attrs.frozen(kw_only=True)
+class TradeAborted(SupervisorEvent):
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class PositionMismatch(SupervisorEvent):
+    symbol: str
+    broker_position: int
+    executed_position: int
+
+
+@attrs.frozen(kw_only=True)
+class ForeignOrderSeen(SupervisorEvent):
+    order_ref: str
+    order_id: int | None
+
+
+@attrs.frozen(kw_only=True)
+class OrderAdopted(SupervisorEvent):
+    order_ref: str
+    order_id: int | None
+
+
+@attrs.frozen(kw_only=True)
+class ReconciliationCompleted(SupervisorEvent):
+    missed_executions: int = 0
+    adopted: int = 0
+    foreign: int = 0
+    vanished: int = 0
+    orphans: int = 0
+    coverage_gaps: int = 0
+    position_mismatches: int = 0

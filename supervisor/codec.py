@@ -1,0 +1,348 @@
+"""The value codec: frozen attrs values <-> JSON-safe dicts, exactly, for the journal.
+
+How it works: every class the journal may store is registered by name (all attrs classes of
+`supervisor.port` and `supervisor.events` at import, more with `@register`). `encode` walks the
+value: an attrs value becomes `{"type": "<ClassName>", <field>: <encoded value>, ...}`, an enum
+its `.value`, a tuple or list a list, a non-finite float the string "NaN"/"Infinity"/"-Infinity"
+(so the output is strict JSON), and None, bool, int, str and finite floats stay as they are.
+`decode` goes back using the field annotations of the registered class (resolved lazily, once,
+into a tree of small decoder functions), so `Action.BUY` comes back from "BUY", a
+`tuple[int, ...]` from a list, and a nested value from its own tagged dict.
+
+Round-trip is exact: `decode(json.loads(json.dumps(encode(v)))) == v` for every registered value
+(floats survive `json` by their shortest repr). Errors are loud and named: an unknown type name,
+a missing required field, an unknown field or a value of the wrong shape raise `CodecError`
+naming the type and the field. A missing field that has a default takes the default, so a field
+added later with a default keeps old journals readable.
+
+Pure: no I/O, no clock, no global state beyond the registry.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import types
+import typing
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import attrs
+
+from supervisor import events as _events
+from supervisor import port as _port
+
+__all__ = ["CodecError", "decode", "encode", "is_registered", "register", "registered"]
+
+T = TypeVar("T")
+JsonDict = dict[str, Any]
+_Decoder = Callable[[Any, str], Any]
+
+
+class CodecError(ValueError):
+    """A value that cannot be encoded, or a dict that cannot be decoded; the message names where."""
+
+
+@attrs.frozen
+class _Entry:
+    cls: type[Any]
+    # (field name, constructor keyword, has a default) for every field set by __init__
+    fields: tuple[tuple[str, str, bool], ...]
+
+
+_REGISTRY: dict[str, _Entry] = {}
+_BY_CLASS: dict[type[Any], str] = {}
+_DECODERS: dict[type[Any], dict[str, _Decoder]] = {}
+
+
+def register(cls: type[T]) -> type[T]:
+    """Register an attrs class so it can be encoded and decoded; usable as a class decorator.
+
+    Registering the same class twice is a no-op; a different class under a taken name is refused,
+    because the journal stores the bare class name.
+    """
+    if not _is_attrs_class(cls):
+        raise CodecError(f"only attrs classes can be registered, got {cls!r}")
+    name = cls.__name__
+    taken = _REGISTRY.get(name)
+    if taken is not None:
+        if taken.cls is cls:
+            return cls
+        raise CodecError(f"type name {name!r} is already registered for {taken.cls.__module__}.{name}")
+    declared = attrs.fields(typing.cast(Any, cls))
+    fields = tuple((f.name, f.alias or f.name, f.default is not attrs.NOTHING) for f in declared if f.init)
+    if any(name_ == "type" for name_, _, _ in fields):
+        raise CodecError(f"{name} has a field named 'type', which the codec uses for the class name")
+    _REGISTRY[name] = _Entry(cls, fields)
+    _BY_CLASS[cls] = name
+    return cls
+
+
+def _is_attrs_class(obj: object) -> bool:
+    return isinstance(obj, type) and attrs.has(obj)
+
+
+def is_registered(cls: type[Any]) -> bool:
+    return cls in _BY_CLASS
+
+
+def registered() -> Mapping[str, type[Any]]:
+    """Every registered class by its type name (a copy)."""
+    return {name: entry.cls for name, entry in _REGISTRY.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# encode
+# ---------------------------------------------------------------------------------------------
+
+_PLAIN = (str, int, bool, type(None))
+
+
+def encode(value: object) -> JsonDict:
+    """The JSON-safe dict of a registered attrs value: `{"type": "<ClassName>", ...fields}`."""
+    name = _BY_CLASS.get(type(value))
+    if name is None:
+        raise CodecError(f"{type(value).__qualname__} is not a registered type (use supervisor.codec.register)")
+    out: JsonDict = {"type": name}
+    for field, _, _ in _REGISTRY[name].fields:
+        item = getattr(value, field)
+        out[field] = item if type(item) in _PLAIN else _encode_item(item, name, field)
+    return out
+
+
+def _encode_item(item: object, owner: str, field: str) -> Any:
+    if isinstance(item, enum.Enum):  # first: an IntEnum is also an int
+        return _encode_item(item.value, owner, field)
+    if item is None or isinstance(item, (str, int)):
+        return item
+    if isinstance(item, float):
+        if math.isfinite(item):
+            return item
+        return "NaN" if math.isnan(item) else ("Infinity" if item > 0 else "-Infinity")
+    if isinstance(item, (tuple, list)):
+        return [_encode_item(x, owner, field) for x in item]
+    if type(item) in _BY_CLASS:
+        return encode(item)
+    if isinstance(item, dict):
+        if not all(isinstance(k, str) for k in item):
+            raise CodecError(f"{owner}.{field}: dict keys must be strings, got {list(item)!r}")
+        return {k: _encode_item(v, owner, field) for k, v in item.items()}
+    raise CodecError(f"{owner}.{field}: cannot encode a {type(item).__qualname__} ({item!r})")
+
+
+# ---------------------------------------------------------------------------------------------
+# decode
+# ---------------------------------------------------------------------------------------------
+
+
+def decode(data: Mapping[str, Any]) -> Any:
+    """The value `encode` made `data` from. Raises `CodecError` naming the type and the field."""
+    if not isinstance(data, Mapping):
+        raise CodecError(f"expected an encoded value (a dict with 'type'), got {type(data).__name__}")
+    name = data.get("type")
+    if not isinstance(name, str):
+        raise CodecError(f"encoded value has no 'type' name: {dict(data)!r:.200}")
+    entry = _REGISTRY.get(name)
+    if entry is None:
+        raise CodecError(f"unknown type {name!r}: not registered with supervisor.codec")
+    decoders = _DECODERS.get(entry.cls) or _compile(entry)
+    kwargs: dict[str, Any] = {}
+    for field, alias, has_default in entry.fields:
+        if field in data:
+            kwargs[alias] = decoders[field](data[field], f"{name}.{field}")
+        elif not has_default:
+            raise CodecError(f"{name}: missing field {field!r}")
+    if len(data) > len(kwargs) + 1:
+        known = {f for f, _, _ in entry.fields}
+        extra = sorted(k for k in data if k != "type" and k not in known)
+        if extra:
+            raise CodecError(f"{name}: unknown field(s) {', '.join(map(repr, extra))}")
+    try:
+        return entry.cls(**kwargs)
+    except (TypeError, ValueError) as exc:
+        raise CodecError(f"{name}: the stored fields do not make a valid value: {exc}") from exc
+
+
+def _compile(entry: _Entry) -> dict[str, _Decoder]:
+    try:
+        hints = typing.get_type_hints(entry.cls)
+    except Exception as exc:  # a NameError or a bad annotation: say which class
+        raise CodecError(f"cannot resolve the field annotations of {entry.cls.__qualname__}: {exc}") from exc
+    decoders = {field: _decoder_for(hints.get(field, Any)) for field, _, _ in entry.fields}
+    _DECODERS[entry.cls] = decoders
+    return decoders
+
+
+def _fail(where: str, expected: str, got: object) -> CodecError:
+    return CodecError(f"{where}: expected {expected}, got {got!r:.100}")
+
+
+def _dec_any(value: Any, where: str) -> Any:
+    if isinstance(value, dict) and isinstance(value.get("type"), str) and value["type"] in _REGISTRY:
+        return decode(value)
+    return value
+
+
+def _dec_str(value: Any, where: str) -> Any:
+    if isinstance(value, str):
+        return value
+    raise _fail(where, "a string", value)
+
+
+def _dec_bool(value: Any, where: str) -> Any:
+    if isinstance(value, bool):
+        return value
+    raise _fail(where, "a boolean", value)
+
+
+def _dec_int(value: Any, where: str) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise _fail(where, "an integer", value)
+
+
+_NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def _dec_float(value: Any, where: str) -> Any:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value  # an int stored in a float field comes back as that int: equal, and exact
+    if isinstance(value, str) and value in _NON_FINITE:
+        return _NON_FINITE[value]
+    raise _fail(where, "a number", value)
+
+
+def _dec_none(value: Any, where: str) -> Any:
+    if value is None:
+        return None
+    raise _fail(where, "null", value)
+
+
+def _decoder_for(tp: Any) -> _Decoder:
+    if tp is Any or tp is object:
+        return _dec_any
+    simple: dict[Any, _Decoder] = {
+        str: _dec_str,
+        bool: _dec_bool,
+        int: _dec_int,
+        float: _dec_float,
+        type(None): _dec_none,
+    }
+    if tp in simple:
+        return simple[tp]
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        return _union_decoder(tp, [_decoder_for(a) for a in args])
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            return _sequence_decoder(_decoder_for(args[0]), tuple)
+        return _fixed_tuple_decoder([_decoder_for(a) for a in args])
+    if origin in (list, typing.List):  # noqa: UP006 - both spellings may appear in annotations
+        return _sequence_decoder(_decoder_for(args[0]) if args else _dec_any, list)
+    if origin in (dict, typing.Dict):  # noqa: UP006
+        return _dict_decoder(_decoder_for(args[1]) if len(args) == 2 else _dec_any)
+    if origin is typing.Literal:
+        return _literal_decoder(args)
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return _enum_decoder(tp)
+    if isinstance(tp, type) and attrs.has(tp):
+        return _nested_decoder(tp)
+    if tp is tuple:
+        return _sequence_decoder(_dec_any, tuple)
+    if tp is list:
+        return _sequence_decoder(_dec_any, list)
+    if tp is dict:
+        return _dict_decoder(_dec_any)
+    raise CodecError(f"the codec cannot decode fields annotated {tp!r}")
+
+
+def _union_decoder(tp: Any, options: list[_Decoder]) -> _Decoder:
+    if len(options) == 2 and _dec_none in options:  # X | None, the common case
+        other = options[0] if options[1] is _dec_none else options[1]
+
+        def optional(value: Any, where: str) -> Any:
+            return None if value is None else other(value, where)
+
+        return optional
+
+    def union(value: Any, where: str) -> Any:
+        for option in options:
+            try:
+                return option(value, where)
+            except CodecError:
+                continue
+        raise _fail(where, f"a value of {tp}", value)
+
+    return union
+
+
+def _sequence_decoder(item: _Decoder, kind: type[Any]) -> _Decoder:
+    def sequence(value: Any, where: str) -> Any:
+        if not isinstance(value, list):
+            raise _fail(where, "a list", value)
+        return kind(item(x, f"{where}[{i}]") for i, x in enumerate(value))
+
+    return sequence
+
+
+def _fixed_tuple_decoder(items: list[_Decoder]) -> _Decoder:
+    def fixed(value: Any, where: str) -> Any:
+        if not isinstance(value, list) or len(value) != len(items):
+            raise _fail(where, f"a list of {len(items)} items", value)
+        return tuple(dec(x, f"{where}[{i}]") for i, (dec, x) in enumerate(zip(items, value, strict=True)))
+
+    return fixed
+
+
+def _dict_decoder(item: _Decoder) -> _Decoder:
+    def mapping(value: Any, where: str) -> Any:
+        if not isinstance(value, dict):
+            raise _fail(where, "an object", value)
+        return {k: item(v, f"{where}[{k!r}]") for k, v in value.items()}
+
+    return mapping
+
+
+def _literal_decoder(allowed: tuple[Any, ...]) -> _Decoder:
+    def literal(value: Any, where: str) -> Any:
+        if value in allowed:
+            return value
+        raise _fail(where, f"one of {allowed!r}", value)
+
+    return literal
+
+
+def _enum_decoder(cls: type[enum.Enum]) -> _Decoder:
+    def member(value: Any, where: str) -> Any:
+        try:
+            return cls(value)
+        except ValueError:
+            raise _fail(where, f"a {cls.__name__} value ({', '.join(repr(m.value) for m in cls)})", value) from None
+
+    return member
+
+
+def _nested_decoder(cls: type[Any]) -> _Decoder:
+    def nested(value: Any, where: str) -> Any:
+        if not isinstance(value, dict):
+            raise _fail(where, f"an encoded {cls.__name__}", value)
+        try:
+            out = decode(value)
+        except CodecError as exc:
+            raise CodecError(f"{where}: {exc}") from exc
+        if not isinstance(out, cls):
+            raise _fail(where, f"an encoded {cls.__name__}", value.get("type"))
+        return out
+
+    return nested
+
+
+def _register_module(module: types.ModuleType) -> None:
+    for obj in vars(module).values():
+        if isinstance(obj, type) and attrs.has(obj) and obj.__module__ == module.__name__:
+            register(obj)
+
+
+_register_module(_port)
+_register_module(_events)

@@ -37,7 +37,7 @@ class EntryLeg(LegBehaviour, StateMachine):
         LegStates(pending, sent, working, partially_filled, filled, cancel_requested, cancelled,
                   rejected, replace_requested, unknown)
     )
-    send = _t.send
+    transmit = _t.transmit
     accept = _t.accept
     fill = _t.fill
     request_cancel = _t.request_cancel

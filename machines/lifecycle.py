@@ -84,7 +84,7 @@ class LegStates(NamedTuple):
 
 
 class LegEvents(NamedTuple):
-    send: TransitionList
+    transmit: TransitionList
     accept: TransitionList
     fill: TransitionList
     request_cancel: TransitionList
@@ -112,7 +112,8 @@ def order_lifecycle(s: LegStates) -> LegEvents:
         return rows
 
     return LegEvents(
-        send=s.pending.to(s.sent),
+        # named `transmit`, not `send`: `send` is the StateMachine method that dispatches events
+        transmit=s.pending.to(s.sent),
         accept=(
             s.sent.to(s.working)
             # IB re-sends openOrder on every change: re-acknowledgement is not a transition.
@@ -224,7 +225,7 @@ class LegBehaviour:
         if order_id is not None:
             self.model.order_id = order_id
 
-    def on_send(self, order_id: int | None = None) -> None:
+    def on_transmit(self, order_id: int | None = None) -> None:
         if order_id is not None:
             self.model.order_id = order_id
 

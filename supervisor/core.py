@@ -1,0 +1,434 @@
+"""`Supervisor`: broker events in, commands and supervisor events out. Sans-IO and deterministic.
+
+It owns one `TradeBook` per trade, routes each broker event to its leg by `orderRef` (then by
+order id), fires the leg's machine, forwards the consequence to the pair and trade machines,
+and then runs the checks of `supervisor.protection` (stops, ladders, invariants, deadlines).
+Quantities move only on `ExecutionReported`; `StatusObserved` is compared, never applied.
+An event a machine does not allow becomes an `InvalidTransition` event: nothing raises out of
+`handle`, and the machine keeps its state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+from statemachine import StateMachine
+from statemachine.exceptions import TransitionNotAllowed
+
+from machines import ExecKind, OverfillError
+from supervisor import events as ev
+from supervisor.book import LegSlot, Role, TradeBook
+from supervisor.orders import entry_order, split_ref
+from supervisor.plan import TradePlan
+from supervisor.policy import MismatchAction, Policy
+from supervisor.port import (
+    BrokerEvent,
+    CancelOrder,
+    CancelRejected,
+    Command,
+    CommissionReported,
+    ConnectionLost,
+    ConnectionRestored,
+    ExecutionReported,
+    ModifyOrder,
+    OrderAccepted,
+    OrderCancelled,
+    OrderRejected,
+    OrderSent,
+    ReplaceAccepted,
+    ReplaceRejected,
+    StatusObserved,
+)
+from supervisor.protection import Protection
+from supervisor.snapshots import TradeSnapshot, snapshot
+
+Clock = Callable[[], float]
+Subscriber = Callable[[ev.SupervisorEvent], None]
+
+
+class UnknownTradeError(KeyError):
+    """A trade id the supervisor does not hold."""
+
+
+class Supervisor(Protection):
+    def __init__(self, clock: Clock, policy: Policy | None = None) -> None:
+        self._clock = clock
+        self.policy = policy or Policy()
+        self._books: dict[str, TradeBook] = {}
+        self._by_ref: dict[str, tuple[TradeBook, LegSlot]] = {}
+        self._ref_by_id: dict[int, str] = {}
+        self._events: list[ev.SupervisorEvent] = []
+        self._subscribers: list[Subscriber] = []
+        self._now = 0.0
+        self.commissions: dict[str, float] = {}
+        self._handlers: dict[type, Callable[[TradeBook, LegSlot, BrokerEvent], list[Command]]] = {
+            OrderSent: self._on_sent,  # type: ignore[dict-item]
+            OrderAccepted: self._on_accepted,  # type: ignore[dict-item]
+            ExecutionReported: self._on_execution,  # type: ignore[dict-item]
+            OrderCancelled: self._on_cancelled,  # type: ignore[dict-item]
+            OrderRejected: self._on_rejected,  # type: ignore[dict-item]
+            CancelRejected: self._on_cancel_rejected,  # type: ignore[dict-item]
+            ReplaceAccepted: self._on_replace_accepted,  # type: ignore[dict-item]
+            ReplaceRejected: self._on_replace_rejected,  # type: ignore[dict-item]
+            StatusObserved: self._on_status,  # type: ignore[dict-item]
+        }
+
+    # -- the public surface ------------------------------------------------------------------
+    def arm(self, plan: TradePlan) -> list[Command]:
+        """Build the trade's machines (never on the trigger path). Idempotent by trade_id."""
+        self._now = self._clock()
+        if plan.trade_id in self._books:
+            return []
+        book = TradeBook.arm(plan, entry_order(plan))
+        self._books[plan.trade_id] = book
+        self._register(book, book.entry)
+        self._emit(ev.TradeArmed(trade_id=plan.trade_id, symbol=plan.symbol, quantity=plan.quantity))
+        if plan.attached:
+            self.prepare_attached(book)
+        return []
+
+    def trigger(self, trade_id: str, source_time: float | None = None) -> list[Command]:
+        """The strategy fired: one transition, then the prebuilt entry (and attached children)."""
+        book = self._book(trade_id)
+        self._now = self._clock()
+        if not self._fire(book, book.entry.machine, "trigger"):
+            return []
+        book.trigger_settled = False
+        book.latency["trigger"] = source_time if source_time is not None else self._now
+        book.latency["intent"] = self._now
+        commands: list[Command] = [book.entry.command]
+        commands += [s.command for s in book.exits() if s.attached and s.state == "pending"]
+        return commands
+
+    def submit(self, plan: TradePlan) -> list[Command]:
+        """Arm and trigger at once. Submitting a trade_id already held returns no commands."""
+        if plan.trade_id in self._books:
+            return []
+        self.arm(plan)
+        return self.trigger(plan.trade_id)
+
+    def expire(self, trade_id: str) -> list[Command]:
+        """The single-fire watcher ended without a trigger."""
+        book = self._book(trade_id)
+        self._now = self._clock()
+        if self._fire(book, book.entry.machine, "expire"):
+            self._fire(book, book.trade, "abort")
+            self._after(book)
+        return []
+
+    def cancel(self, trade_id: str) -> list[Command]:
+        """Cancel the entry if it is still working. Shares already held keep their exits."""
+        book = self._book(trade_id)
+        self._now = self._clock()
+        self._settle(book)
+        commands = self.request_cancel(book, book.entry)
+        return commands + self._after(book)
+
+    def handle(self, event: BrokerEvent) -> list[Command]:
+        self._now = self._clock()
+        if isinstance(event, ConnectionLost):
+            return self._on_connection_lost()
+        if isinstance(event, ConnectionRestored):
+            return self.tick()
+        if isinstance(event, CommissionReported):
+            self._on_commission(event)
+            return []
+        routed = self._route(event)
+        if routed is None:
+            return self.tick()
+        book, slot = routed
+        self._settle(book)
+        commands = self._handlers[type(event)](book, slot, event)
+        return commands + self._after(book) + self._sweep(exclude=book)
+
+    def tick(self) -> list[Command]:
+        """Time passed: deadlines, grace periods. Call it on a timer when no event arrives."""
+        self._now = self._clock()
+        return self._sweep()
+
+    def trades(self) -> list[TradeSnapshot]:
+        return [self.trade(trade_id) for trade_id in self._books]
+
+    def trade(self, trade_id: str) -> TradeSnapshot:
+        book = self._book(trade_id)
+        self._settle(book)
+        return snapshot(book)
+
+    def drain_events(self) -> list[ev.SupervisorEvent]:
+        drained, self._events = self._events, []
+        return drained
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        self._subscribers.append(subscriber)
+
+    # -- plumbing ----------------------------------------------------------------------------
+    def _book(self, trade_id: str) -> TradeBook:
+        try:
+            return self._books[trade_id]
+        except KeyError:
+            raise UnknownTradeError(f"trade_id={trade_id!r} is not held by this supervisor") from None
+
+    def _register(self, book: TradeBook, slot: LegSlot) -> None:
+        self._by_ref[slot.order_ref] = (book, slot)
+
+    def _route(self, event: BrokerEvent) -> tuple[TradeBook, LegSlot] | None:
+        ref = getattr(event, "order_ref", "") or ""
+        order_id = getattr(event, "order_id", None)
+        found = self._by_ref.get(ref)
+        if found is None and order_id is not None and order_id in self._ref_by_id:
+            found = self._by_ref.get(self._ref_by_id[order_id])
+        if found is None:
+            parsed = split_ref(ref)
+            self._emit(ev.UnknownOrderEvent(
+                trade_id=parsed[0] if parsed else "", leg=parsed[1] if parsed else "",
+                order_ref=ref, order_id=order_id, event_type=type(event).__name__,
+            ))
+            return None
+        if order_id is not None:
+            self._ref_by_id.setdefault(order_id, found[1].order_ref)
+        return found
+
+    def _emit(self, event: ev.SupervisorEvent) -> None:
+        if event.time == 0.0:
+            event = attrs.evolve(event, time=self._now)
+        self._events.append(event)
+        for subscriber in self._subscribers:
+            subscriber(event)
+
+    def _fire(self, book: TradeBook, machine: StateMachine, event: str, **kwargs: Any) -> bool:
+        """Send one event to a machine; a refusal becomes an `InvalidTransition` event."""
+        before = str(machine.current_state_value)
+        try:
+            machine.send(event, **kwargs)
+        except (TransitionNotAllowed, OverfillError, ValueError) as exc:
+            self._emit(ev.InvalidTransition(
+                trade_id=book.trade_id, leg=_leg_name(machine), machine=type(machine).__name__,
+                state=before, event=event, detail=str(exc),
+            ))
+            return False
+        after = str(machine.current_state_value)
+        if after != before:
+            self._emit(ev.LegTransitioned(
+                trade_id=book.trade_id, leg=_leg_name(machine), machine=type(machine).__name__,
+                event=event, source=before, target=after,
+            ))
+        return True
+
+    def _settle(self, book: TradeBook) -> None:
+        """Finish the bookkeeping the trigger deferred to keep its path to one transition."""
+        if book.trigger_settled:
+            return
+        book.trigger_settled = True
+        self._fire(book, book.entry.machine, "intend")
+        self._fire(book, book.trade, "enter")
+        book.entry.intended_at = book.latency.get("intent", self._now)
+        self._emit_intended(book, book.entry)
+        for slot in book.exits():
+            if slot.attached:
+                slot.intended_at = book.entry.intended_at
+                self._emit_intended(book, slot)
+
+    def _emit_intended(self, book: TradeBook, slot: LegSlot) -> None:
+        cmd = slot.command
+        self._emit(ev.OrderIntended(
+            trade_id=book.trade_id, leg=slot.name, order_ref=cmd.order_ref, quantity=cmd.quantity,
+            order_type=cmd.order_type.value, limit_price=cmd.limit_price, stop_price=cmd.stop_price,
+        ))
+
+    def _sweep(self, exclude: TradeBook | None = None) -> list[Command]:
+        commands: list[Command] = []
+        for book in self._books.values():
+            if book is not exclude and not book.finished:
+                self._settle(book)
+                commands += self._after(book)
+        return commands
+
+    # -- broker event handlers ---------------------------------------------------------------
+    def _on_sent(self, book: TradeBook, slot: LegSlot, event: OrderSent) -> list[Command]:
+        if event.order_id is not None:
+            self._ref_by_id[event.order_id] = slot.order_ref
+        if self._fire(book, slot.machine, "transmit", order_id=event.order_id):
+            slot.sent_at = self._now
+            if slot.role is Role.ENTRY:
+                book.latency["sent"] = event.time or self._now
+            self._emit(ev.OrderSubmitted(trade_id=book.trade_id, leg=slot.name, order_ref=slot.order_ref,
+                                         order_id=event.order_id))
+            self.resolve_stall(book, slot, "send")
+        return []
+
+    def _on_accepted(self, book: TradeBook, slot: LegSlot, event: OrderAccepted) -> list[Command]:
+        if not self._fire(book, slot.machine, "accept", broker_qty=event.quantity, order_id=event.order_id):
+            return []
+        if slot.role is Role.ENTRY:
+            book.latency.setdefault("ack", event.time or self._now)
+        self._emit(ev.OrderAcknowledged(trade_id=book.trade_id, leg=slot.name, order_ref=slot.order_ref,
+                                        order_id=event.order_id, broker_qty=event.quantity))
+        self.resolve_stall(book, slot, "ack")
+        self._pair_event(book, slot, "leg_acked")
+        commands: list[Command] = []
+        if event.quantity != slot.model.intended_qty and not slot.mismatch_reported:
+            slot.mismatch_reported = True
+            self._emit(ev.QuantityMismatch(
+                trade_id=book.trade_id, leg=slot.name, order_ref=slot.order_ref,
+                intended_qty=slot.model.intended_qty, broker_qty=event.quantity,
+                policy=self.policy.quantity_mismatch.value,
+            ))
+            if self.policy.quantity_mismatch is MismatchAction.REPLACE and slot.role is not Role.ENTRY:
+                commands += self.replace_exits(book)
+        return commands
+
+    def _on_execution(self, book: TradeBook, slot: LegSlot, event: ExecutionReported) -> list[Command]:
+        if event.action is not slot.command.action:
+            self._emit(ev.InvariantViolated(
+                trade_id=book.trade_id, leg=slot.name, invariant="execution_side",
+                detail=f"{event.exec_id} is a {event.action.value} on a {slot.command.action.value} order",
+                entry_filled=book.entry_filled, exit_filled=book.exit_filled,
+            ))
+            return []
+        kind = slot.model.book.classify(event.exec_id)
+        if kind in (ExecKind.DUPLICATE, ExecKind.STALE):
+            self._emit(ev.DuplicateExecutionIgnored(trade_id=book.trade_id, leg=slot.name, exec_id=event.exec_id))
+            return []
+        before = slot.state
+        if not self._fire(book, slot.machine, "fill", exec_id=event.exec_id, qty=event.qty,
+                          price=event.price, time=event.time):
+            return []
+        model = slot.model
+        if slot.role is Role.ENTRY:
+            book.latency.setdefault("first_execution", event.time or self._now)
+        if before in ("cancel_requested", "cancelled"):
+            self._emit(ev.LateFill(trade_id=book.trade_id, leg=slot.name, exec_id=event.exec_id,
+                                   qty=event.qty, price=event.price, state=before))
+        if kind is ExecKind.CORRECTION:
+            self._emit(ev.ExecutionCorrected(trade_id=book.trade_id, leg=slot.name, exec_id=event.exec_id,
+                                             qty=event.qty, price=event.price, filled_qty=model.filled_qty))
+        if slot.state == "filled" and before != "filled":
+            self._emit(ev.LegFilled(trade_id=book.trade_id, leg=slot.name, exec_id=event.exec_id,
+                                    filled_qty=model.filled_qty, avg_price=model.avg_price))
+        else:
+            self._emit(ev.LegPartiallyFilled(trade_id=book.trade_id, leg=slot.name, exec_id=event.exec_id,
+                                             qty=event.qty, price=event.price, filled_qty=model.filled_qty,
+                                             order_qty=model.order_qty))
+        self._fire(book, book.trade, "inventory" if slot.role is Role.ENTRY else "reduced")
+        if slot.role is Role.ENTRY and slot.terminal:
+            self._fire(book, book.trade, "entry_ended")
+        self._pair_event(book, slot, "leg_filled")
+        if book.exit_filled > book.entry_filled:
+            self._emit(ev.InvariantViolated(
+                trade_id=book.trade_id, leg=slot.name, invariant="exit_fills_exceed_entry",
+                detail=f"exits filled {book.exit_filled} > entry filled {book.entry_filled}",
+                entry_filled=book.entry_filled, exit_filled=book.exit_filled,
+            ))
+        return []
+
+    def _on_cancelled(self, book: TradeBook, slot: LegSlot, event: OrderCancelled) -> list[Command]:
+        if slot.state == "cancelled" or not self._fire(book, slot.machine, "confirm_cancel"):
+            return []
+        self._emit(ev.LegCancelled(trade_id=book.trade_id, leg=slot.name, order_ref=slot.order_ref,
+                                   filled_qty=slot.model.filled_qty, reason=event.reason))
+        self._leg_ended(book, slot)
+        return []
+
+    def _on_rejected(self, book: TradeBook, slot: LegSlot, event: OrderRejected) -> list[Command]:
+        if not self._fire(book, slot.machine, "reject", reason=f"{event.code} {event.reason}".strip()):
+            return []
+        self._emit(ev.LegRejected(trade_id=book.trade_id, leg=slot.name, order_ref=slot.order_ref,
+                                  code=event.code, reason=event.reason))
+        self._leg_ended(book, slot)
+        return []
+
+    def _on_cancel_rejected(self, book: TradeBook, slot: LegSlot, event: CancelRejected) -> list[Command]:
+        self._fire(book, slot.machine, "cancel_reject")
+        return []
+
+    def _on_replace_accepted(self, book: TradeBook, slot: LegSlot, event: ReplaceAccepted) -> list[Command]:
+        old_price = slot.model.stop_price
+        change = dict(slot.model.pending_replace or {})
+        if self._fire(book, slot.machine, "replace_ack"):
+            if change.get("stop_price") is not None:
+                self._emit(ev.StopRepriced(trade_id=book.trade_id, leg=slot.name, old_price=old_price,
+                                           new_price=float(change["stop_price"]),
+                                           milestone=_milestone(change)))
+            if change.get("qty") is not None:
+                self._emit(ev.ProtectiveStopResized(trade_id=book.trade_id, leg=slot.name,
+                                                    order_ref=slot.order_ref, quantity=int(change["qty"])))
+        return []
+
+    def _on_replace_rejected(self, book: TradeBook, slot: LegSlot, event: ReplaceRejected) -> list[Command]:
+        change = dict(slot.model.pending_replace or {})
+        reason = f"{event.code} {event.reason}".strip()
+        fired = self._fire(book, slot.machine, "replace_reject", reason=reason)
+        if fired and change.get("stop_price") is not None:
+            self._emit(ev.StopRepriceFailed(trade_id=book.trade_id, leg=slot.name, kept_price=slot.model.stop_price,
+                                            wanted_price=float(change["stop_price"]), reason=reason))
+        return []
+
+    def _on_status(self, book: TradeBook, slot: LegSlot, event: StatusObserved) -> list[Command]:
+        executed = slot.model.filled_qty
+        if event.status == "Filled" and executed == 0:
+            self._emit(ev.StatusFillMismatch(trade_id=book.trade_id, leg=slot.name, order_ref=slot.order_ref,
+                                             status=event.status, status_filled=event.filled,
+                                             executed_qty=executed))
+            slot.status_reported = True
+        elif event.filled > executed:
+            if slot.status_claim is None or slot.status_claim[0] != event.filled:
+                slot.status_claim = (event.filled, self._now)
+                slot.status_reported = False
+        else:
+            slot.status_claim = None
+        return []
+
+    def _on_commission(self, event: CommissionReported) -> None:
+        self.commissions[event.exec_id] = event.commission
+
+    def _on_connection_lost(self) -> list[Command]:
+        for book in self._books.values():
+            for slot in book.legs.values():
+                if slot.state in ("sent", "working", "partially_filled", "cancel_requested", "replace_requested"):
+                    self._fire(book, slot.machine, "lose_contact")
+        return []
+
+    # -- consequences on the pair and the trade ----------------------------------------------
+    def _pair_event(self, book: TradeBook, slot: LegSlot, event: str) -> None:
+        pair = book.pair_of(slot)
+        if pair is not None:
+            self._fire(book, pair.machine, event)
+
+    def _leg_ended(self, book: TradeBook, slot: LegSlot) -> None:
+        if slot.role is Role.ENTRY:
+            self._fire(book, book.trade, "entry_ended")
+        self._pair_event(book, slot, "leg_ended")
+
+    def request_cancel(self, book: TradeBook, slot: LegSlot) -> list[Command]:
+        if slot.state not in ("pending", "sent", "working", "partially_filled", "replace_requested"):
+            return []
+        was_pending = slot.state == "pending"
+        if not self._fire(book, slot.machine, "request_cancel"):
+            return []
+        if was_pending:
+            self._leg_ended(book, slot)
+            return []
+        return [CancelOrder(order_ref=slot.order_ref, order_id=slot.model.order_id)]
+
+    def request_modify(self, book: TradeBook, slot: LegSlot, *, qty: int | None = None,
+                       stop_price: float | None = None, milestone: int | None = None) -> list[Command]:
+        if slot.state not in ("working", "partially_filled"):
+            return []
+        if not self._fire(book, slot.machine, "request_replace", qty=qty, stop_price=stop_price):
+            return []
+        if milestone is not None and slot.model.pending_replace is not None:
+            slot.model.pending_replace["milestone"] = milestone
+        return [ModifyOrder(order_ref=slot.order_ref, order_id=slot.model.order_id, quantity=qty,
+                            stop_price=stop_price)]
+
+
+def _leg_name(machine: object) -> str:
+    model = getattr(machine, "model", None)
+    return str(getattr(model, "leg", "") or getattr(model, "name", "") or "trade")
+
+
+def _milestone(change: dict[str, Any]) -> int:
+    milestone = change.get("milestone")
+    return -1 if milestone is None else int(milestone)

@@ -1,0 +1,31 @@
+"""Shared test set-up: the tests folder on the path (for factories and tables), hypothesis
+profiles, and the marker that keeps tests needing a real IB Gateway off by default."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+# CI runs the full number of generated cases; a developer's quick loop can pick "dev".
+settings.register_profile("ci", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", max_examples=200, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--run-ib-gateway", action="store_true", help="run tests that need a real IB Gateway")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--run-ib-gateway"):
+        return
+    skip = pytest.mark.skip(reason="needs a real IB Gateway: pass --run-ib-gateway")
+    for item in items:
+        if "ib_gateway" in item.keywords:
+            item.add_marker(skip)

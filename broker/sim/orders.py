@@ -1,0 +1,165 @@
+# How the exchange prices one order at one price point. `SimOrder` is the exchange's own mutable
+# record of an order (it never crosses the port; `open_order()` turns it into the port's value).
+# `decide()` answers "does this order trade at this price, and at what price?":
+# - market: at the price met (the quote's ask/bid when quotes are loaded), plus slippage;
+# - stop: triggers when the price touches the stop, then fills as market;
+# - limit: a resting limit fills when the price trades through it (or touches it, configurable)
+#   at the limit price; an order meeting the market for the first time (just placed or
+#   modified, or at a bar's open, which may gap) takes liquidity at the price met when that is
+#   at or better than its limit;
+# - stop-limit: triggers like a stop, then is a limit (marketable at the trigger price if that is
+#   within the limit).
+# An order that rested on the far side of its level at the previous point of the same bar and is
+# now through it crossed the level on the way and trades at the level; on a gap (a bar's open,
+# the order's first look) or when the market was already through, it trades at the price met.
+from __future__ import annotations
+
+import enum
+
+import attrs
+
+from supervisor.port import Action, OpenOrder, OrderType, PlaceOrder, TimeInForce
+
+
+class OrderState(enum.Enum):
+    PENDING = "PendingSubmit"  # sent, not yet at the exchange (ack latency)
+    HELD = "PreSubmitted"  # an attached child waiting for its parent to fill
+    WORKING = "Submitted"
+    FILLED = "Filled"
+    CANCELLED = "Cancelled"
+    REJECTED = "Inactive"
+
+    @property
+    def final(self) -> bool:
+        return self in (OrderState.FILLED, OrderState.CANCELLED, OrderState.REJECTED)
+
+    @property
+    def live(self) -> bool:
+        return not self.final
+
+
+@attrs.define
+class SimOrder:
+    """The exchange's record of one order: mutable, private to the sim."""
+
+    order_id: int
+    number: int  # 1-based placement count: what order faults' @N count
+    command: PlaceOrder
+    quantity: int
+    limit_price: float | None
+    stop_price: float | None
+    state: OrderState = OrderState.PENDING
+    filled: int = 0
+    notional: float = 0.0
+    triggered: bool = False  # a stop or stop-limit whose stop has been touched
+    seen: bool = False  # has met at least one price point since it last changed
+    expires_at: float | None = None  # DAY orders
+
+    @classmethod
+    def from_command(cls, command: PlaceOrder, order_id: int, number: int, quantity: int) -> SimOrder:
+        return cls(order_id, number, command, quantity, command.limit_price, command.stop_price)
+
+    @property
+    def ref(self) -> str:
+        return self.command.order_ref
+
+    @property
+    def action(self) -> Action:
+        return self.command.action
+
+    @property
+    def order_type(self) -> OrderType:
+        return self.command.order_type
+
+    @property
+    def remaining(self) -> int:
+        return max(self.quantity - self.filled, 0)
+
+    @property
+    def avg_price(self) -> float:
+        return self.notional / self.filled if self.filled else 0.0
+
+    @property
+    def is_day(self) -> bool:
+        return self.command.tif is TimeInForce.DAY
+
+    def open_order(self) -> OpenOrder:
+        return OpenOrder(
+            order_ref=self.ref,
+            order_id=self.order_id,
+            symbol=self.command.symbol,
+            action=self.action,
+            order_type=self.order_type,
+            quantity=self.quantity,
+            filled=self.filled,
+            limit_price=self.limit_price,
+            stop_price=self.stop_price,
+            oca_group=self.command.oca_group,
+            status=self.state.value,
+        )
+
+
+@attrs.frozen
+class Decision:
+    """Trade at `price`; `market` fills take slippage, limit fills never do."""
+
+    price: float
+    market: bool
+
+
+def _through(action: Action, price: float, level: float, inclusive: bool) -> bool:
+    """Is `price` at a level a buy (sell) limit at `level` would trade?"""
+    if action is Action.BUY:
+        return price <= level if inclusive else price < level
+    return price >= level if inclusive else price > level
+
+
+def _touched(action: Action, price: float, stop: float) -> bool:
+    return price >= stop if action is Action.BUY else price <= stop
+
+
+def decide(
+    order: SimOrder, price: float, previous: float | None, on_touch: bool, *, bid: float | None, ask: float | None
+) -> Decision | None:
+    """Does `order` trade at `price`? `previous` is the price it rested through just before (same
+    bar), None on a gap or at its first look. Marks stops triggered as a side effect."""
+    kind = order.order_type
+    if kind is OrderType.MARKET:
+        quoted = ask if order.action is Action.BUY else bid
+        return Decision(quoted if quoted is not None else price, market=True)
+    if kind in (OrderType.STOP, OrderType.STOP_LIMIT) and not order.triggered:
+        stop = order.stop_price
+        assert stop is not None
+        if not _touched(order.action, price, stop):
+            return None
+        order.triggered = True
+        # crossed on the way: at the stop's own level; gapped through it: at the price met
+        crossed = previous is not None and not _touched(order.action, previous, stop)
+        trigger_price = stop if crossed else price
+        if kind is OrderType.STOP:
+            return Decision(trigger_price, market=True)
+        price, previous = trigger_price, None  # the new limit meets the market at the trigger price
+    elif kind is OrderType.STOP:
+        return Decision(price, market=True)  # triggered earlier, not all filled yet (partial fills)
+    limit = order.limit_price
+    assert limit is not None
+    if previous is not None and not _through(order.action, previous, limit, inclusive=False):
+        # resting on the far side: trades at its limit if the price came through it
+        return Decision(limit, market=False) if _through(order.action, price, limit, on_touch) else None
+    # first look, a gap, or the market already through the limit: takes the price met
+    return Decision(price, market=False) if _through(order.action, price, limit, inclusive=True) else None
+
+
+def slipped(action: Action, price: float, ticks: int, tick_size: float) -> float:
+    """A market fill `ticks` ticks worse than `price`, on the tick grid, never below one tick."""
+    moved = price + ticks * tick_size if action is Action.BUY else price - ticks * tick_size
+    return max(round_to_tick(moved, tick_size), tick_size)
+
+
+def round_to_tick(price: float, tick_size: float) -> float:
+    return round(round(price / tick_size) * tick_size, 10)
+
+
+def exec_id(order_id: int, seq: int) -> str:
+    """IB-style execution id, unique per run: `<orderId hex>.<sequence hex>.01.01`."""
+    return f"{order_id:08x}.{seq:08x}.01.01"

@@ -60,6 +60,7 @@ class Book:
         self.by_ref: dict[str, SimOrder] = {}
         self._by_id: dict[int, SimOrder] = {}
         self._live: list[SimOrder] = []
+        self.last_price: float | None = None  # the price of the last point matched
 
     def add(self, order: SimOrder) -> None:
         self.by_ref[order.ref] = order
@@ -81,6 +82,7 @@ class Book:
         held = parent is not None and parent.state is not OrderState.FILLED
         order.state = OrderState.HELD if held else OrderState.WORKING
         order.expires_at = expires_at
+        order.rested_at = self.last_price
 
     def reject(self, order: SimOrder) -> None:
         order.state = OrderState.REJECTED
@@ -93,21 +95,22 @@ class Book:
             order.limit_price = limit
         if stop is not None:
             order.stop_price = stop
-        order.seen = False  # meets the market afresh at the next point
+        order.rested_at = self.last_price  # rests at its new levels from the current price
 
     def match(
-        self, time: float, price: float, previous: float | None, *, rth: bool, bid: float | None, ask: float | None
+        self, time: float, price: float, *, gap: bool, rth: bool, bid: float | None, ask: float | None
     ) -> list[Fact]:
-        """Trade every working order that this price point reaches, in order-id priority.
-        `previous` is the price of the previous point of the same bar (None at a bar's open)."""
+        """Trade every working order that this price point reaches, in order-id priority. `gap`:
+        the point opens a bar, so no order saw the price move there."""
         facts: list[Fact] = []
         config = self._config
+        self.last_price = price
         for order in [o for o in self._live if o.state is OrderState.WORKING]:
             if order.state is not OrderState.WORKING or not (rth or order.command.outside_rth):
                 continue  # taken out by an earlier fill's OCA group, or outside its hours
-            rested = previous if order.seen else None
-            decision = decide(order, price, rested, config.limit_fills_on_touch, bid=bid, ask=ask)
-            order.seen = True
+            previous = None if gap else order.rested_at
+            decision = decide(order, price, previous, config.limit_fills_on_touch, bid=bid, ask=ask)
+            order.rested_at = price
             if decision is None:
                 continue
             if decision.market:
@@ -132,7 +135,7 @@ class Book:
             for child in self._children(order):
                 if child.state is OrderState.HELD:
                     child.state = OrderState.WORKING
-                    child.seen = False
+                    child.rested_at = self.last_price
                     facts.append(Released(child, time))
         group = order.command.oca_group
         if group is not None:

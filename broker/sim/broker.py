@@ -118,6 +118,7 @@ class SimBroker:
             self._request(command, self._cancel)
         else:
             raise TypeError(f"SimBroker.execute: not a broker command: {command!r}")
+        self._run_actions(self._now)  # with no ack latency the exchange answers at once
 
     def poll(self) -> list[BrokerEvent]:
         events: list[BrokerEvent] = []
@@ -164,9 +165,8 @@ class SimBroker:
         self._now = time
         self._update_quote(time)
         self._report(self._book.expire(time))
-        previous = None if gap else self._last_price
         self._last_price = price
-        self._report(self._book.match(time, price, previous, rth=rth, bid=self._bid, ask=self._ask))
+        self._report(self._book.match(time, price, gap=gap, rth=rth, bid=self._bid, ask=self._ask))
         self.last_closed = closing
         return True
 

@@ -3,15 +3,15 @@
 # `decide()` answers "does this order trade at this price, and at what price?":
 # - market: at the price met (the quote's ask/bid when quotes are loaded), plus slippage;
 # - stop: triggers when the price touches the stop, then fills as market;
-# - limit: a resting limit fills when the price trades through it (or touches it, configurable)
-#   at the limit price; an order meeting the market for the first time (just placed or
-#   modified, or at a bar's open, which may gap) takes liquidity at the price met when that is
-#   at or better than its limit;
-# - stop-limit: triggers like a stop, then is a limit (marketable at the trigger price if that is
-#   within the limit).
-# An order that rested on the far side of its level at the previous point of the same bar and is
-# now through it crossed the level on the way and trades at the level; on a gap (a bar's open,
-# the order's first look) or when the market was already through, it trades at the price met.
+# - limit: trades when the price goes through it (or touches it, configurable);
+# - stop-limit: triggers like a stop, then is a limit, marketable at once if the trigger price is
+#   within its limit.
+# At what price: every order remembers the last price it rested at (the previous point, or the
+# last price when it reached the exchange, was released or modified). If that was on the far
+# side of its level and the price is now through it, the price crossed the level on the way
+# inside the bar: it trades at its level (limit or stop). On a gap (a bar's open: no one saw the
+# price move there), or when the market was already through its level, it trades at the price
+# met instead: a gapped stop fills at the open, a gapped limit at the better open.
 from __future__ import annotations
 
 import enum
@@ -52,7 +52,7 @@ class SimOrder:
     filled: int = 0
     notional: float = 0.0
     triggered: bool = False  # a stop or stop-limit whose stop has been touched
-    seen: bool = False  # has met at least one price point since it last changed
+    rested_at: float | None = None  # the last price the order rested through (None: not yet)
     expires_at: float | None = None  # DAY orders
 
     @classmethod
@@ -121,8 +121,8 @@ def _touched(action: Action, price: float, stop: float) -> bool:
 def decide(
     order: SimOrder, price: float, previous: float | None, on_touch: bool, *, bid: float | None, ask: float | None
 ) -> Decision | None:
-    """Does `order` trade at `price`? `previous` is the price it rested through just before (same
-    bar), None on a gap or at its first look. Marks stops triggered as a side effect."""
+    """Does `order` trade at `price`? `previous` is the price it rested at just before, in the same
+    bar (None on a gap). Marks stops triggered as a side effect."""
     kind = order.order_type
     if kind is OrderType.MARKET:
         quoted = ask if order.action is Action.BUY else bid

@@ -29,6 +29,7 @@ from loguru import logger
 from supervisor.journal_store import Row
 
 _TOKENS = itertools.count(1)
+_to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 @attrs.frozen
@@ -58,7 +59,7 @@ def json_line(row: Row) -> str:
         "order_id": order_id,
     }
     # the payload is already JSON: splice it in rather than parse and dump it again
-    return json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1] + ',"payload":' + payload + "}"
+    return _to_json(head)[:-1] + ',"payload":' + payload + "}"
 
 
 def repair_tail(path: Path) -> tuple[TailCorruption | None, int | None]:

@@ -16,6 +16,8 @@ import attrs
 from supervisor import codec
 from supervisor.journal_store import Row, checksum
 
+# built once: json.dumps with options builds a new encoder on every call
+_to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
 @attrs.frozen
 class Record:
@@ -47,7 +49,7 @@ def _index_fields(payload: dict[str, Any]) -> tuple[str | None, str | None, str 
 
 
 def to_row(seq: int, kind: str, mono_ns: int, wall: float, payload: dict[str, Any]) -> Row:
-    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    text = _to_json(payload)
     trade_id, leg, order_ref, order_id = _index_fields(payload)
     type_ = None if kind == "meta" else payload["type"]
     crc = checksum((seq, kind, mono_ns, wall, trade_id, leg, order_ref, order_id, type_), text)

@@ -1,7 +1,7 @@
 # How the exchange's order book works: the live orders in order-id (time) priority, matched at
 # each price point with `orders.decide`. The book changes orders and returns facts (`Filled`,
 # `Ended`, `Resized`, `Released`); turning facts into port events, with or without faults, is the
-# broker's job (broker.py), so the matching rules here never know about reporting.
+# reporter's job (reporting.py), so the matching rules here never know about reporting.
 # - One execution per order per price point, of at most `max_fill_qty` shares.
 # - An order fully filled releases its attached children (held until then).
 # - OCA groups, IB's ocaType: 1 cancels the other members on any fill; 2 and 3 reduce the other

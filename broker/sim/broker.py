@@ -1,16 +1,16 @@
 # How the simulated broker runs: a `BrokerPort` over the exchange (book.py), driven by its own
 # clock. The clock is bar time: `step()` moves it to the next price point (four per bar, see
 # bars.py), first running whatever fell due on the way (orders, cancels and modifies reaching the
-# exchange after `ack_latency`, corrections), then matching the book at that price. Everything the
-# broker says is queued with the time it becomes visible (`fill_latency` delays executions) and
-# `poll()` hands out what is visible at `now()`, each event once, in order.
+# exchange after `ack_latency`, corrections), then matching the book at that price. What the
+# exchange says is queued by the reporter (reporting.py) with the time it becomes visible
+# (`fill_latency` delays executions); `poll()` hands out what is visible at `now()`, once, in order.
 # Commands answer only through events: OrderSent at once on PlaceOrder; OrderAccepted (or
 # OrderRejected) when the order reaches the exchange; ReplaceAccepted/ReplaceRejected and
 # OrderCancelled/CancelRejected when a modify or cancel does. An unknown ref in ModifyOrder or
 # CancelOrder is answered with ReplaceRejected/CancelRejected code 10147 naming the ref; a
 # PlaceOrder whose parent_ref is unknown is rejected with code 135; placing an order_ref twice is a
-# programming error and raises ValueError. The faults of faults.py are applied here, where facts
-# become events; each comment names the fault it implements.
+# programming error and raises ValueError. The faults that change what the exchange does
+# (reject, parent-sized-children, late-fill) act here; the reporting faults act in reporting.py.
 from __future__ import annotations
 
 import heapq
@@ -19,35 +19,26 @@ import math
 import random
 from collections.abc import Callable, Iterable, Sequence
 
-import attrs
-
 from broker.sim import config as codes
 from broker.sim.bars import Bar, Quote
-from broker.sim.book import Book, Ended, Fact, Filled, Released, Resized
+from broker.sim.book import Book
 from broker.sim.config import SimConfig
 from broker.sim.faults import Fault, FaultName, Faults
-from broker.sim.ledger import Ledger
-from broker.sim.orders import OrderState, SimOrder, exec_id, round_to_tick
+from broker.sim.orders import OrderState, SimOrder
+from broker.sim.reporting import Reporter
 from supervisor.port import (
     BrokerEvent,
     BrokerTruth,
     CancelOrder,
     CancelRejected,
     Command,
-    CommissionReported,
-    ConnectionLost,
-    ConnectionRestored,
-    ExecutionReported,
     ModifyOrder,
-    OrderAccepted,
-    OrderCancelled,
     OrderRejected,
     OrderSent,
     OrderType,
     PlaceOrder,
     ReplaceAccepted,
     ReplaceRejected,
-    StatusObserved,
 )
 
 # one price point: time, price, opens a bar (a possible gap), in regular hours, the bar it closes
@@ -74,30 +65,24 @@ class SimBroker:
         self.faults = faults if isinstance(faults, Faults) else Faults.of(faults)
         self.symbol = symbol
         self.bars = tuple(bars)
-        self.lost_events: list[BrokerEvent] = []  # what a disconnect swallowed, for tests
         self.last_closed: Bar | None = None  # the bar whose close the last step() visited
         self._session = self.config.session
         self._book = Book(self.config, random.Random(seed))
-        self._ledger = Ledger()
+        self._now = self.bars[0].time
+        self._seq = itertools.count()
+        self._actions: list[tuple[float, int, Callable[[], None]]] = []
+        outages = self.faults.outages(self.bars[0].time, self.config.outage_seconds)
+        self._reporter = Reporter(self.config, self.faults, outages, self.now, self._schedule)
         self._points = self._price_points(self.bars)
         self._i = 0
-        self._now = self.bars[0].time
         self._last_price = self.bars[0].open
         self._quotes = tuple(quotes or ())
         self._quote_i = 0
         self._bid: float | None = None
         self._ask: float | None = None
-        self._seq = itertools.count()
-        self._outbox: list[tuple[float, int, BrokerEvent]] = []
-        self._actions: list[tuple[float, int, Callable[[], None]]] = []
-        self._held_acks: dict[str, list[BrokerEvent]] = {}
         self._next_order_id = self.config.first_order_id
-        self._counts = {"orders": 0, "children": 0, "executions": 0, "cancels": 0}
+        self._counts = {"orders": 0, "children": 0, "cancels": 0}
         self._finished = False
-        self._outages = self.faults.outages(self.bars[0].time, self.config.outage_seconds)
-        for lost, restored in self._outages:
-            self._push(lost, ConnectionLost(lost))
-            self._push(restored, ConnectionRestored(restored))
 
     def _price_points(self, bars: Sequence[Bar]) -> list[_Point]:
         points: list[_Point] = []
@@ -121,18 +106,15 @@ class SimBroker:
         self._run_actions(self._now)  # with no ack latency the exchange answers at once
 
     def poll(self) -> list[BrokerEvent]:
-        events: list[BrokerEvent] = []
-        while self._outbox and self._outbox[0][0] <= self._now:
-            events.append(heapq.heappop(self._outbox)[2])
-        return events
+        return self._reporter.poll(self._now)
 
     def query(self, executions_since: float | None = None) -> BrokerTruth:
         if not self.connected:
             raise ConnectionError(f"SimBroker: not connected at {self._now} (simulated outage)")
         return BrokerTruth(
             open_orders=self._book.open_orders(),
-            positions=self._ledger.positions(self.config.account),
-            executions=self._ledger.since(executions_since),
+            positions=self._reporter.ledger.positions(self.config.account),
+            executions=self._reporter.ledger.since(executions_since),
             time=self._now,
         )
 
@@ -143,18 +125,24 @@ class SimBroker:
 
     @property
     def connected(self) -> bool:
-        return not any(lost <= self._now < restored for lost, restored in self._outages)
+        return self._reporter.connected(self._now)
+
+    @property
+    def lost_events(self) -> list[BrokerEvent]:
+        """What a disconnect or a dropped acknowledgement swallowed (for tests and post-mortems)."""
+        return self._reporter.lost_events
 
     @property
     def last_price(self) -> float:
         return self._last_price
 
     def position(self, symbol: str | None = None) -> int:
-        return self._ledger.position(symbol or self.symbol)[0]
+        return self._reporter.ledger.position(symbol or self.symbol)[0]
 
     def step(self) -> bool:
-        """Advance to the next price point and match the book there. False at the end of data
-        (the first such call also runs out every pending latency and expires DAY orders)."""
+        """Advance to the next price point and match the book there. False at the end of data: then
+        the clock moves to the last bar's end (DAY orders expire if their close has come) and on,
+        through every pending latency, so every event still due is delivered to `poll()`."""
         self.last_closed = None
         if self._i >= len(self._points):
             self._finish()
@@ -164,9 +152,9 @@ class SimBroker:
         self._run_actions(time)
         self._now = time
         self._update_quote(time)
-        self._report(self._book.expire(time))
+        self._reporter.report(self._book.expire(time))
         self._last_price = price
-        self._report(self._book.match(time, price, gap=gap, rth=rth, bid=self._bid, ask=self._ask))
+        self._reporter.report(self._book.match(time, price, gap=gap, rth=rth, bid=self._bid, ask=self._ask))
         self.last_closed = closing
         return True
 
@@ -194,16 +182,14 @@ class SimBroker:
             pass
 
     def _finish(self) -> None:
-        if self._finished:
-            return
-        self._finished = True
-        end = self.bars[-1].end
-        self._run_actions(end)
-        self._now = max(self._now, end)
-        self._report(self._book.expire(end))
-        self._run_actions(math.inf)
-        if self._outbox:
-            self._now = max(self._now, *(due for due, _, _ in self._outbox))
+        if not self._finished:
+            self._finished = True
+            end = self.bars[-1].end
+            self._run_actions(end)
+            self._now = max(self._now, end)
+            self._reporter.report(self._book.expire(end))
+        self._run_actions(math.inf)  # also whatever was sent after the end of data
+        self._now = max(self._now, self._reporter.last_due() or self._now)
 
     def _update_quote(self, time: float) -> None:
         while self._quote_i < len(self._quotes) and self._quotes[self._quote_i].time <= time:
@@ -219,17 +205,6 @@ class SimBroker:
     def _schedule(self, delay: float, action: Callable[[], None]) -> None:
         heapq.heappush(self._actions, (self._now + delay, next(self._seq), action))
 
-    def _push(self, due: float, event: BrokerEvent) -> None:
-        heapq.heappush(self._outbox, (due, next(self._seq), event))
-
-    def _emit(self, event: BrokerEvent, delay: float = 0.0) -> None:
-        """Queue an event from the exchange; one that would arrive during an outage is lost."""
-        due = self._now + delay
-        if any(lost <= due < restored for lost, restored in self._outages):
-            self.lost_events.append(event)  # fault disconnect
-        else:
-            self._push(due, event)
-
     # -- commands -------------------------------------------------------------------------------
 
     def _place(self, command: PlaceOrder) -> None:
@@ -237,7 +212,7 @@ class SimBroker:
         if ref in self._book.by_ref:
             raise ValueError(f"SimBroker: order_ref {ref!r} was already placed (orders are keyed by order_ref)")
         if not self.connected:
-            self._push(self._now, OrderRejected(ref, None, codes.CODE_NOT_CONNECTED, codes.ib_message(504), self._now))
+            self._reporter.local(OrderRejected(ref, None, 504, codes.ib_message(504), self._now))
             return
         self._counts["orders"] += 1
         quantity = command.quantity
@@ -249,7 +224,7 @@ class SimBroker:
         order = SimOrder.from_command(command, self._next_order_id, self._counts["orders"], quantity)
         self._next_order_id += 1
         self._book.add(order)
-        self._push(self._now, OrderSent(ref, order.order_id, self._now))  # local: the socket took it
+        self._reporter.local(OrderSent(ref, order.order_id, self._now))  # the socket took it
         problem: tuple[int, str] | None = None
         if command.symbol != self.symbol:
             problem = (codes.CODE_NO_SECURITY, f"{command.symbol!r} (this sim trades {self.symbol!r})")
@@ -268,31 +243,16 @@ class SimBroker:
             problem = (codes.CODE_REJECTED, f"parent {parent.ref} is {parent.state.value}")
         if problem is not None:
             self._book.reject(order)
-            self._emit(OrderRejected(order.ref, order.order_id, problem[0], codes.ib_message(*problem), self._now))
+            self._reporter.rejected(order, *problem)
             return
         expires = self._session.day_order_expiry(self._now, order.command.outside_rth) if order.is_day else None
         self._book.accept(order, expires)
-        ack: list[BrokerEvent] = [
-            OrderAccepted(order.ref, order.order_id, order.quantity, order.limit_price, order.stop_price, self._now),
-            self._status(order, order.state.value),
-        ]
-        if self.faults.hits(FaultName.DROP_ACK, order.number):
-            self.lost_events += ack  # fault drop-ack: the acknowledgement never arrives
-            ack = []
-        if self.faults.hits(FaultName.STATUS_WITHOUT_FILL, order.number):
-            # fault status-without-fill: IB said Filled while no share had executed
-            fake = StatusObserved(order.ref, order.order_id, "Filled", order.quantity, 0, self._last_price, self._now)
-            ack.append(fake)
-        if self.faults.hits(FaultName.REORDER, order.number):
-            self._held_acks[order.ref] = ack  # fault reorder: released after the first execution
-            return
-        for event in ack:
-            self._emit(event)
+        self._reporter.accepted(order, self._last_price)
 
     def _request(self, command: _Request, apply: Callable[[str, SimOrder | None, _Request], None]) -> None:
         if not self.connected:
             kind = ReplaceRejected if isinstance(command, ModifyOrder) else CancelRejected
-            self._push(self._now, kind(command.order_ref, command.order_id, 504, codes.ib_message(504), self._now))
+            self._reporter.local(kind(command.order_ref, command.order_id, 504, codes.ib_message(504), self._now))
             return
         order = self._book.find(command.order_ref, command.order_id)
         self._schedule(self.config.ack_latency, lambda: apply(command.order_ref, order, command))
@@ -312,89 +272,34 @@ class SimBroker:
             problem = (codes.CODE_REJECTED, f"{order.order_type.value} order {ref} has no limit price")
         elif command.stop_price is not None and order.order_type not in (OrderType.STOP, OrderType.STOP_LIMIT):
             problem = (codes.CODE_REJECTED, f"{order.order_type.value} order {ref} has no stop price")
-        if problem is not None or order is None:
+        if problem is not None or order is None:  # (order is None implies a problem: for mypy)
             code, detail = problem or (codes.CODE_ORDER_NOT_FOUND, ref)
-            self._emit(ReplaceRejected(ref, command.order_id, code, codes.ib_message(code, detail), self._now))
+            message = codes.ib_message(code, detail)
+            self._reporter.emit(ReplaceRejected(ref, command.order_id, code, message, self._now))
             return
         self._book.modify(order, command.quantity, command.limit_price, command.stop_price)
-        self._emit(
+        self._reporter.emit(
             ReplaceAccepted(ref, order.order_id, order.quantity, order.limit_price, order.stop_price, self._now)
         )
-        self._emit(self._status(order, order.state.value))
+        self._reporter.emit(self._reporter.status(order, order.state.value))
 
     def _cancel(self, ref: str, order: SimOrder | None, command: _Request) -> None:
         if order is None:
             detail = f"no order with ref {ref!r}"
-            self._emit(CancelRejected(ref, command.order_id, 10147, codes.ib_message(10147, detail), self._now))
+            rejected = CancelRejected(ref, command.order_id, 10147, codes.ib_message(10147, detail), self._now)
+            self._reporter.emit(rejected)
             return
         if order.state.final:
             detail = f"{ref} is {order.state.value}"
-            self._emit(CancelRejected(ref, order.order_id, 161, codes.ib_message(161, detail), self._now))
+            self._reporter.emit(CancelRejected(ref, order.order_id, 161, codes.ib_message(161, detail), self._now))
             return
         if order.state is OrderState.WORKING and order.remaining > 0:
             self._counts["cancels"] += 1
             if self.faults.hits(FaultName.LATE_FILL, self._counts["cancels"]):
                 # fault late-fill: the exchange filled it before the cancel took effect, and the
                 # cancel confirmation overtakes the execution report (IB can do this: real world)
-                self._report_ended(order, "cancelled by request")
+                self._reporter.ended(order, "cancelled by request")
                 price = order.limit_price if order.limit_price is not None else self._last_price
-                self._report(self._book.fill(order, order.remaining, price, self._now))
+                self._reporter.report(self._book.fill(order, order.remaining, price, self._now))
                 return
-        self._report(self._book.cancel(order, "cancelled by request", self._now))
-
-    # -- facts become events --------------------------------------------------------------------
-
-    def _status(self, order: SimOrder, status: str) -> StatusObserved:
-        return StatusObserved(order.ref, order.order_id, status, order.filled, order.remaining, order.avg_price,
-                              self._now)
-
-    def _report(self, facts: list[Fact]) -> None:
-        for fact in facts:
-            if isinstance(fact, Filled):
-                self._report_fill(fact)
-            elif isinstance(fact, Ended):
-                self._report_ended(fact.order, fact.reason)
-            elif isinstance(fact, Resized | Released):
-                self._emit(self._status(fact.order, fact.order.state.value))
-
-    def _report_fill(self, fact: Filled) -> None:
-        order = fact.order
-        self._counts["executions"] += 1
-        number = self._counts["executions"]
-        eid = exec_id(order.order_id, number)
-        execution = ExecutionReported(order.ref, order.order_id, eid, order.action, fact.qty, fact.price, fact.time,
-                                      order.command.symbol)
-        self._ledger.record(execution)
-        delay = self.config.fill_latency
-        self._emit(execution, delay)
-        if self.faults.hits(FaultName.DUPLICATE_EXECUTIONS, number):
-            self._emit(execution, delay)  # fault duplicate-executions: the same execDetails twice
-        status = "Filled" if fact.remaining == 0 else "Submitted"
-        self._emit(StatusObserved(order.ref, order.order_id, status, fact.filled, fact.remaining, fact.avg_price,
-                                  fact.time), delay)
-        self._emit(self._commission(eid, fact.qty, fact.time), delay)
-        self._release_ack(order, delay)
-        if self.faults.hits(FaultName.CORRECTION, number):
-            self._schedule(delay + self.config.correction_delay, lambda: self._correct(execution))
-
-    def _correct(self, original: ExecutionReported) -> None:
-        # fault correction: IB re-sends the execution under `<id>.01` with the corrected figures
-        tick = self.config.tick_size
-        price = max(round_to_tick(original.price + self.config.correction_ticks * tick, tick), tick)
-        corrected = attrs.evolve(original, exec_id=original.exec_id + ".01", price=price)
-        self._ledger.correct(original.exec_id, corrected)
-        self._emit(corrected)
-        self._emit(self._commission(corrected.exec_id, corrected.qty, self._now))
-
-    def _commission(self, eid: str, qty: int, time: float) -> CommissionReported:
-        amount = max(qty * self.config.commission_per_share, self.config.min_commission)
-        return CommissionReported(eid, round(amount, 6), self.config.currency, time)
-
-    def _report_ended(self, order: SimOrder, reason: str) -> None:
-        self._release_ack(order, 0.0)
-        self._emit(OrderCancelled(order.ref, order.order_id, reason, self._now))
-        self._emit(self._status(order, "Cancelled"))
-
-    def _release_ack(self, order: SimOrder, delay: float) -> None:
-        for event in self._held_acks.pop(order.ref, []):
-            self._emit(event, delay)
+        self._reporter.report(self._book.cancel(order, "cancelled by request", self._now))

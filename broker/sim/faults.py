@@ -3,8 +3,8 @@
 # `@N` picks the Nth occurrence the fault counts (orders, attached children, executions or cancels,
 # see FAULT_HELP); without it a fault hits either every occurrence or only the first, as listed
 # there. `Faults` is the set a `SimBroker` runs with and answers "does this fault hit occurrence
-# N?". What each fault does to the event stream lives in the exchange (broker.py); this module
-# only knows names, arguments and counting.
+# N?". What each fault does lives where it acts (reporting.py for what is reported, broker.py
+# for what the exchange does); this module only knows names, arguments and counting.
 from __future__ import annotations
 
 import datetime as dt

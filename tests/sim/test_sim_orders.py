@@ -21,6 +21,7 @@ from supervisor.port import (
     ReplaceAccepted,
     ReplaceRejected,
     StatusObserved,
+    TimeInForce,
 )
 
 RALLY = (100.0, 103.0, 99.9, 102.8)  # low first (nearer), then up to 103
@@ -251,3 +252,12 @@ def test_query_shows_open_orders_positions_and_executions_since() -> None:
     assert [(p.symbol, p.quantity) for p in truth.positions] == [("SIM", 15)]
     assert [e.order_ref for e in truth.executions] == ["a", "b"]
     assert [e.order_ref for e in sim.query(executions_since=T0 + 60).executions] == ["b"]
+
+
+def test_commands_after_the_end_of_data_are_still_answered() -> None:
+    sim = SimBroker(flat(1), config=SimConfig(ack_latency=5.0))
+    sim.execute(limit("l", Action.BUY, 50.0, tif=TimeInForce.GTC))
+    drain(sim)
+    sim.execute(CancelOrder("l"))
+    assert sim.step() is False
+    assert [e.order_ref for e in of(OrderCancelled, sim.poll())] == ["l"]

@@ -179,3 +179,20 @@ def test_correction_replaces_instead_of_adding(first: str, correction: str) -> N
     assert (leg.model.filled_qty, leg.model.avg_price) == (3, 11.0)
     leg.fill(**F("other", 7, 12.0))  # a different execution adds
     assert (leg.current_state_value, leg.model.filled_qty) == ("filled", 10)
+
+
+# -- a resize never takes the order below what already filled ----------------------------------
+@pytest.mark.parametrize("name", sorted(LEGS))
+def test_resize_below_the_filled_quantity_is_refused(name: str) -> None:
+    leg = drive_leg(LEGS[name][0], "partially_filled")  # e1=4 of 10
+    with pytest.raises(ValueError, match="below the 4 already filled"):
+        leg.request_replace(qty=3, stop_price=9.5)
+    assert (leg.current_state_value, leg.model.order_qty) == ("partially_filled", 10)
+
+    leg.request_replace(qty=5, stop_price=9.5)
+    leg.fill(**F("e2", 3))  # lands while the modify is in flight: 7 filled, the modify says 5
+    with pytest.raises(ValueError, match="below the 7 filled"):
+        leg.replace_ack()
+    assert (leg.current_state_value, leg.model.order_qty, leg.model.filled_qty) == ("replace_requested", 10, 7)
+    leg.replace_reject(reason="IB refused the resize")
+    assert (leg.current_state_value, leg.model.order_qty) == ("partially_filled", 10)

@@ -54,6 +54,14 @@ class LegModel:
         return self.broker_qty if self.broker_qty is not None else self.intended_qty
 
     @property
+    def fill_limit(self) -> int:
+        """The most this order can fill: with a resize in flight, the broker may work either size."""
+        change = self.pending_replace
+        if change and change.get("qty") is not None:
+            return max(self.order_qty, int(change["qty"]))
+        return self.order_qty
+
+    @property
     def filled_qty(self) -> int:
         return self.book.filled_qty
 
@@ -113,7 +121,11 @@ def order_lifecycle(s: LegStates) -> LegEvents:
 
     return LegEvents(
         # named `transmit`, not `send`: `send` is the StateMachine method that dispatches events
-        transmit=s.pending.to(s.sent),
+        transmit=(
+            s.pending.to(s.sent)
+            # the cancel was asked for while the intent was on its way to the socket
+            | s.cancel_requested.to.itself(internal=True)
+        ),
         accept=(
             s.sent.to(s.working)
             # IB re-sends openOrder on every change: re-acknowledgement is not a transition.
@@ -140,7 +152,8 @@ def order_lifecycle(s: LegStates) -> LegEvents:
             | s.filled.to(s.partially_filled, validators="check_quantity")
         ),
         request_cancel=(
-            s.pending.to(s.cancelled)  # never sent: nothing at the broker to cancel
+            # the intent may already be on its way to the socket: the cancel follows it by orderRef
+            s.pending.to(s.cancel_requested)
             | s.sent.to(s.cancel_requested)
             | s.working.to(s.cancel_requested)
             | s.partially_filled.to(s.cancel_requested)
@@ -186,7 +199,7 @@ class LegBehaviour:
         return self.model.book.classify(exec_id) in (ExecKind.DUPLICATE, ExecKind.STALE)
 
     def completes(self, exec_id: str, qty: int) -> bool:
-        return self.model.book.qty_after(exec_id, qty) >= self.model.order_qty
+        return self.model.book.qty_after(exec_id, qty) >= self.model.fill_limit
 
     def keeps_filled(self, exec_id: str, qty: int) -> bool:
         return self.is_duplicate(exec_id) or self.completes(exec_id, qty)
@@ -204,10 +217,10 @@ class LegBehaviour:
         if price <= 0:
             raise OverfillError(f"{self.model.leg}: execution {exec_id} has price={price!r}, must be > 0")
         after = self.model.book.qty_after(exec_id, qty)
-        if after > self.model.order_qty:
+        if after > self.model.fill_limit:
             raise OverfillError(
                 f"{self.model.leg}: execution {exec_id} qty={qty} would take filled_qty to {after}, "
-                f"past the order quantity {self.model.order_qty}"
+                f"past the order quantity {self.model.fill_limit}"
             )
 
     # -- actions ---------------------------------------------------------------------------

@@ -50,6 +50,7 @@ class LegSlot:
     status_reported: bool = False
     orphan_reported: bool = False
     mismatch_reported: bool = False
+    cancel_refused: bool = False  # the broker answered 161: it had nothing left to cancel
 
     @property
     def model(self) -> LegModel:
@@ -75,6 +76,17 @@ class LegSlot:
     @property
     def remaining(self) -> int:
         return self.model.remaining_qty if self.live else 0
+
+    @property
+    def exposure(self) -> int:
+        """Shares this order could still take, counting a size change already asked for."""
+        if not self.live:
+            return 0
+        qty = self.model.order_qty
+        change = self.model.pending_replace
+        if change and change.get("qty") is not None:
+            qty = min(qty, int(change["qty"]))
+        return max(qty - self.model.filled_qty, 0)
 
 
 @attrs.define(eq=False)
@@ -175,22 +187,41 @@ class TradeBook:
     def entry_done(self) -> bool:
         return self.entry.terminal
 
+    def _oca_room(self, group: str | None) -> int | None:
+        """Shares an OCA pair can still take out: its siblings' fills shrink every member."""
+        if group is None:
+            return None
+        for pair in self.pairs.values():
+            if pair.oca_group == group:
+                return pair.machine.model.remaining_qty  # type: ignore[no-any-return]
+        return None
+
+    def _effective(self, slot: LegSlot, qty: int) -> int:
+        room = self._oca_room(slot.command.oca_group)
+        return qty if room is None else min(qty, room)
+
     def stop_coverage(self) -> int:
         covered = 0
         for slot in self.exits():
             if slot.role is Role.STOP and slot.state in COVERING_STATES:
-                remaining = slot.model.remaining_qty
+                remaining = self._effective(slot, slot.model.remaining_qty)
                 covered += min(remaining, self.entry_filled) if slot.attached else remaining
         return covered
 
-    def exit_exposure(self, extra: PlaceOrder | None = None) -> int:
-        """Shares the working exits could take out: an OCA group counts once (its largest order)."""
+    def exit_exposure(self, extra: PlaceOrder | None = None, *, settling: bool = False) -> int:
+        """Shares the working exits could take out: an OCA group counts once (its largest order).
+
+        `settling` leaves out orders whose cancel is already asked for: what a repair can still
+        act on. Without it (the check before a new exit) they count, since they may yet fill.
+        """
         groups: dict[str, int] = {}
         total = 0
         for slot in self.exits():
             if slot.attached and not self.entry_done:
                 continue  # held by the broker until the parent fills; resized when it ends
-            qty = slot.remaining
+            if settling and slot.state == "cancel_requested":
+                continue
+            qty = self._effective(slot, slot.exposure)
             if qty == 0:
                 continue
             group = slot.command.oca_group

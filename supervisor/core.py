@@ -340,7 +340,11 @@ class Supervisor(Protection):
         return []
 
     def _on_cancel_rejected(self, book: TradeBook, slot: LegSlot, event: CancelRejected) -> list[Command]:
-        self._fire(book, slot.machine, "cancel_reject")
+        # IB answers 161 when the order filled before our cancel reached it: the fill already
+        # ended the leg, so the refusal is only the echo of a race we lost.
+        if not slot.terminal:
+            slot.cancel_refused = True
+            self._fire(book, slot.machine, "cancel_reject")
         return []
 
     def _on_replace_accepted(self, book: TradeBook, slot: LegSlot, event: ReplaceAccepted) -> list[Command]:
@@ -359,7 +363,8 @@ class Supervisor(Protection):
     def _on_replace_rejected(self, book: TradeBook, slot: LegSlot, event: ReplaceRejected) -> list[Command]:
         change = dict(slot.model.pending_replace or {})
         reason = f"{event.code} {event.reason}".strip()
-        fired = self._fire(book, slot.machine, "replace_reject", reason=reason)
+        # a modify that reaches an order which just filled is refused (IB 104/10147): real world
+        fired = slot.terminal or self._fire(book, slot.machine, "replace_reject", reason=reason)
         if fired and change.get("stop_price") is not None:
             self._emit(ev.StopRepriceFailed(trade_id=book.trade_id, leg=slot.name, kept_price=slot.model.stop_price,
                                             wanted_price=float(change["stop_price"]), reason=reason))
@@ -404,11 +409,7 @@ class Supervisor(Protection):
     def request_cancel(self, book: TradeBook, slot: LegSlot) -> list[Command]:
         if slot.state not in ("pending", "sent", "working", "partially_filled", "replace_requested"):
             return []
-        was_pending = slot.state == "pending"
         if not self._fire(book, slot.machine, "request_cancel"):
-            return []
-        if was_pending:
-            self._leg_ended(book, slot)
             return []
         return [CancelOrder(order_ref=slot.order_ref, order_id=slot.model.order_id)]
 

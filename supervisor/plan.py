@@ -53,10 +53,12 @@ class EntryType(enum.Enum):
 
 
 class ExitMode(enum.Enum):
-    AUTO = "auto"  # one level: attached bracket; two or three: detached OCA pairs
+    # Exits as independent OCA pairs, placed once executions confirm the inventory: the broker
+    # can neither size them to the parent nor leave executed shares waiting on a held child.
+    AUTO = "auto"
     DETACHED = "detached"
-    # Attached children for a ladder: the broker may size them to the parent (the 100/100
-    # incident). Allowed so bots that insist can run it, with QuantityMismatch watching.
+    # Attached children (a bracket, or a ladder of brackets): the broker may size them to the
+    # parent (the 100/100 incident). Allowed for bots that insist, with QuantityMismatch watching.
     ATTACHED = "attached"
 
 
@@ -186,8 +188,6 @@ class TradePlan:
 
     @property
     def attached(self) -> bool:
-        if self.exit_mode is ExitMode.AUTO:
-            return self.levels == 1
         return self.exit_mode is ExitMode.ATTACHED
 
     def stop_for(self, level: int) -> float:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from machines import Leg, LegModel, StopLeg
 from supervisor import events as ev
-from supervisor.book import LegSlot, PairSlot, Role, TradeBook
+from supervisor.book import LegSlot, Role, TradeBook
 from supervisor.orders import stop_order, take_profit_order
 from supervisor.policy import OrphanAction, Policy
 from supervisor.port import Command, PlaceOrder
@@ -43,6 +43,7 @@ class Protection:
 
     def _after(self, book: TradeBook) -> list[Command]:
         commands = self._manage_exits(book)
+        commands += self._enforce_reduce_only(book)
         commands += self._check_milestones(book)
         commands += self._check_coverage(book)
         commands += self._check_orphans(book)
@@ -230,34 +231,72 @@ class Protection:
             return []
         if book.gap_since is None:
             book.gap_since = self._now
-        if book.gap_reported or self._now - book.gap_since < self.policy.protection_grace:
+        if self._now - book.gap_since < self.policy.protection_grace:
             return []
-        book.gap_reported = True
-        uncovered = position - coverage
-        self._emit(ev.CoverageGap(trade_id=book.trade_id, position=position, stop_coverage=coverage,
-                                  uncovered=uncovered))
-        self._fire(book, book.trade, "uncovered")
+        if not book.gap_reported:
+            book.gap_reported = True
+            self._emit(ev.CoverageGap(trade_id=book.trade_id, position=position, stop_coverage=coverage,
+                                      uncovered=position - coverage))
+            self._fire(book, book.trade, "uncovered")
+        # A take-profit whose stop died still works the same shares: a stop beside it would be
+        # two exits for one position (and its OCA sibling may already have filled unseen). So
+        # the take-profit is cancelled first, and the stop goes in once no such cancel is open.
         commands: list[Command] = []
         for pair in book.pairs.values():
-            if uncovered > 0 and pair.sl.terminal and pair.tp.live and pair.tp.remaining > 0:
-                qty = min(pair.tp.remaining, uncovered)
-                commands += self._emergency_stop(book, qty, pair)
-                uncovered -= qty
+            tp = pair.tp
+            if pair.sl.terminal and tp.live and not tp.cancel_refused:
+                commands += self.request_cancel(book, tp)
+        if any(pair.tp.state == "cancel_requested" or (pair.sl.terminal and pair.tp.live)
+               for pair in book.pairs.values()):
+            return commands
+        uncovered = position - book.stop_coverage()
         if uncovered > 0:
-            commands += self._emergency_stop(book, uncovered, None)
+            commands += self._emergency_stop(book, uncovered)
         return commands
 
-    def _emergency_stop(self, book: TradeBook, qty: int, pair: PairSlot | None) -> list[Command]:
+    def _emergency_stop(self, book: TradeBook, qty: int) -> list[Command]:
         book.emergency_seq += 1
         name = f"estop{book.emergency_seq}"
-        price = book.plan.protective_stop if pair is None else (pair.sl.model.stop_price or book.plan.protective_stop)
-        cmd = stop_order(book.plan, name, qty, price, oca_group=pair.oca_group if pair else None)
+        price = book.plan.protective_stop
+        cmd = stop_order(book.plan, name, qty, price, oca_group=None)
         slot = self._new_slot(Role.STOP, name, cmd, level=None)
         placed = self._place_exit(book, slot)
         if placed:
             self._emit(ev.EmergencyStopPlaced(trade_id=book.trade_id, leg=name, order_ref=cmd.order_ref,
                                               quantity=qty, stop_price=price))
         return placed
+
+    def _enforce_reduce_only(self, book: TradeBook) -> list[Command]:
+        """Working exits above the position (a late fill, a sibling the broker did not reduce):
+        shrink them, last level first, so no exit can open a position the other way."""
+        if book.attached_mode and not book.entry_done:
+            return []
+        position = max(book.position, 0)
+        excess = book.exit_exposure(settling=True) - position
+        if excess <= 0:
+            return []
+        self._emit(ev.InvariantViolated(
+            trade_id=book.trade_id, invariant="reduce_only",
+            detail=f"working exits exceed the position {position} by {excess}: shrinking them",
+            entry_filled=book.entry_filled, exit_filled=book.exit_filled,
+        ))
+        commands: list[Command] = []
+        groups: dict[str, list[LegSlot]] = {}
+        for slot in book.exits():
+            if slot.live and slot.state != "cancel_requested" and slot.exposure > 0:
+                groups.setdefault(slot.command.oca_group or slot.order_ref, []).append(slot)
+        for members in reversed(list(groups.values())):
+            if excess <= 0:
+                break
+            size = max(m.exposure for m in members)
+            keep = max(size - excess, 0)
+            excess -= size - keep
+            for member in members:
+                if keep == 0 or member.state not in ("working", "partially_filled"):
+                    commands += self.request_cancel(book, member)
+                elif member.exposure > keep:
+                    commands += self.request_modify(book, member, qty=member.model.filled_qty + keep)
+        return commands
 
     def _check_orphans(self, book: TradeBook) -> list[Command]:
         live = [s for s in book.exits() if s.live and s.state != "cancel_requested"

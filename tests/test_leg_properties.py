@@ -116,7 +116,7 @@ def check_leg(machine: type[StateMachine], data: st.DataObject, max_steps: int =
             continue
         except OverfillError:
             assert predicted is not None, (event, kwargs)
-            assert predicted > model.order_qty, (event, kwargs)
+            assert predicted > model.fill_limit, (event, kwargs)
             assert leg.current_state_value == source
             assert (model.filled_qty, model.exec_ids, model.order_qty) == before
             continue
@@ -133,7 +133,7 @@ def check_leg(machine: type[StateMachine], data: st.DataObject, max_steps: int =
 
         if e is not None:
             assert predicted is not None
-            assert predicted <= model.order_qty
+            assert predicted <= model.fill_limit
             root = (e.shape, e.root)
             if root not in latest or e.revision > latest[root].revision:
                 latest[root] = e
@@ -141,7 +141,7 @@ def check_leg(machine: type[StateMachine], data: st.DataObject, max_steps: int =
 
         # quantities move only on executions, each counted once, at its latest revision
         assert model.filled_qty == sum(qty_of[x] for x in latest.values())
-        assert model.filled_qty <= model.order_qty, f"filled {model.filled_qty} > order {model.order_qty}"
+        assert model.filled_qty <= model.fill_limit, f"filled {model.filled_qty} > order {model.fill_limit}"
         counted = sorted(f.exec_id for f in model.book.fills.values())
         assert counted == sorted(x.exec_id for x in latest.values())
 

@@ -1,0 +1,119 @@
+"""The imperative shell: moves broker events into a supervisor and its commands back to the broker.
+
+The supervisor decides (sans-IO); the runner only carries values across. One `pump()`:
+
+1. poll the broker and hand every event to `supervisor.handle`, executing the commands it
+   returns at once; after a `ConnectionRestored` (events may have been lost in the outage) and
+   after a `SubmissionStalled` (an order may sit at the broker unacknowledged) it asks the broker
+   for its truth and hands it to `supervisor.reconcile`;
+2. `supervisor.tick()` once, so grace periods and deadlines fire even when nothing arrives;
+3. poll again until the broker has nothing new (executed commands answer with events).
+
+`run()` repeats that on an interval for live adapters (asyncio); replays and tests call `pump()`
+themselves, step by step. Anything with the supervisor's method set can be run (`SupervisorLike`:
+the `Supervisor` itself, or the `JournalRecorder` that wraps it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Iterable
+from typing import Protocol
+
+from supervisor.events import SubmissionStalled, SupervisorEvent
+from supervisor.plan import TradePlan
+from supervisor.port import BrokerEvent, BrokerPort, BrokerTruth, Command, ConnectionRestored, ExecutionReported
+from supervisor.snapshots import TradeSnapshot
+
+EventCallback = Callable[[SupervisorEvent], None]
+
+
+class SupervisorLike(Protocol):
+    """The supervisor's public surface: what a runner, a session or a bot may call."""
+
+    def arm(self, plan: TradePlan) -> list[Command]: ...
+    def trigger(self, trade_id: str, source_time: float | None = None) -> list[Command]: ...
+    def submit(self, plan: TradePlan) -> list[Command]: ...
+    def expire(self, trade_id: str) -> list[Command]: ...
+    def cancel(self, trade_id: str) -> list[Command]: ...
+    def handle(self, event: BrokerEvent) -> list[Command]: ...
+    def tick(self) -> list[Command]: ...
+    def reconcile(self, truth: BrokerTruth) -> list[Command]: ...
+    def trades(self) -> list[TradeSnapshot]: ...
+    def trade(self, trade_id: str) -> TradeSnapshot: ...
+    def drain_events(self) -> list[SupervisorEvent]: ...
+    def subscribe(self, subscriber: EventCallback) -> None: ...
+
+
+class Runner:
+    """Carries events from `broker` to `supervisor` and commands back. Emitted supervisor events
+    reach `on_event` (a subscriber) as they happen."""
+
+    def __init__(
+        self, supervisor: SupervisorLike, broker: BrokerPort, *, on_event: EventCallback | None = None
+    ) -> None:
+        self.supervisor = supervisor
+        self.broker = broker
+        self.reconciliations = 0
+        self._stalled = False
+        # executions are asked for from the last one seen: the broker may have made more since
+        self._last_execution: float | None = None
+        supervisor.subscribe(self._watch)
+        if on_event is not None:
+            supervisor.subscribe(on_event)
+
+    def execute(self, commands: Iterable[Command]) -> None:
+        """Hand each command to the broker, in order. Outcomes come back as events."""
+        for command in commands:
+            self.broker.execute(command)
+
+    def pump(self) -> int:
+        """Deliver what the broker has, tick once, deliver what that caused. Returns how many
+        broker events were handed to the supervisor."""
+        handled = self._drain()
+        self.execute(self.supervisor.tick())
+        self._reconcile_if_stalled()
+        return handled + self._drain()
+
+    def reconcile(self) -> None:
+        """Ask the broker for its truth and let the supervisor settle with it."""
+        truth = self.broker.query(executions_since=self._last_execution)
+        self.reconciliations += 1
+        self.execute(self.supervisor.reconcile(truth))
+
+    async def run(self, stop: asyncio.Event, interval: float) -> None:
+        """Pump, then wait `interval` seconds (or until `stop` is set), until `stop` is set."""
+        while not stop.is_set():
+            self.pump()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=interval)
+
+    # -- plumbing ------------------------------------------------------------------------------
+    def _drain(self) -> int:
+        handled = 0
+        while events := self.broker.poll():
+            for event in events:
+                handled += 1
+                if isinstance(event, ExecutionReported):
+                    self._last_execution = max(self._last_execution or event.time, event.time)
+                self.execute(self.supervisor.handle(event))
+                if isinstance(event, ConnectionRestored):
+                    self._stalled = False
+                    self.reconcile()
+                self._reconcile_if_stalled()
+        return handled
+
+    def _reconcile_if_stalled(self) -> None:
+        if not self._stalled:
+            return
+        self._stalled = False
+        try:
+            self.reconcile()
+        except ConnectionError:
+            # still disconnected: the reconcile that follows ConnectionRestored settles it
+            return
+
+    def _watch(self, event: SupervisorEvent) -> None:
+        if isinstance(event, SubmissionStalled):
+            self._stalled = True

@@ -3,7 +3,21 @@ here and in the adapters, never in `supervisor/` decision modules or `machines/`
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import click
+
+if TYPE_CHECKING:
+    from broker.sim import Fault
+
+# what each TradePlan field is called on the command line (PlanError names the field)
+_OPTION_OF_FIELD = {
+    "take_profits": "--tp", "stop_losses": "--sl", "allocation": "--alloc", "quantity": "--qty",
+    "entry_price": "--entry-price", "level": "--level", "symbol": "--symbol", "trade_id": "--trade-id",
+    "max_bars": "--max-bars",
+}
 
 
 @click.group()
@@ -23,6 +37,111 @@ def diagram(machine: str | None, fmt: str) -> None:
         click.echo(render(machine, fmt))
     except KeyError as exc:
         raise click.BadParameter(str(exc.args[0]), param_hint="MACHINE") from exc
+
+
+def _numbers(values: Sequence[str], option: str, kind: type[float] | type[int]) -> tuple[float, ...]:
+    """Repeatable options that also take comma lists: `--tp 101.2 --tp 101.7` or `--tp 101.2,101.7`."""
+    out: list[float] = []
+    for value in values:
+        for part in value.split(","):
+            try:
+                out.append(kind(part.strip()))
+            except ValueError:
+                raise click.BadParameter(f"{part.strip()!r} is not a number", param_hint=option) from None
+    return tuple(out)
+
+
+def _fault_help() -> str:
+    from broker.sim import FAULT_HELP
+
+    names = ", ".join(
+        f"{name.value}{':CODE' if name.value == 'reject' else ':WHEN' if name.value == 'disconnect' else ''}"
+        for name in FAULT_HELP
+    )
+    return (f"inject a fault into the simulated exchange (repeatable; NAME[@N] hits the Nth occurrence): "
+            f"{names}")
+
+
+def _parse_faults(values: Sequence[str]) -> list[Fault]:
+    from broker.sim import parse_fault
+
+    faults: list[Fault] = []
+    for value in values:
+        try:
+            faults.append(parse_fault(value))
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--sim-fault") from None
+    return faults
+
+
+@main.command()
+@click.option("--csv", "csv_path", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="bars to replay (timestamp,open,high,low,close,volume)  [default: the bundled breakout day]")
+@click.option("--symbol", default="SIM", show_default=True)
+@click.option("--trade-id", default="breakout", show_default=True)
+@click.option("--side", type=click.Choice(["long", "short"]), default="long", show_default=True)
+@click.option("--level", type=float, default=100.49, show_default=True,
+              help="breakout level: a bar closing at or beyond it triggers the entry")
+@click.option("--qty", type=int, default=100, show_default=True, help="shares to enter")
+@click.option("--entry", "entry_type", type=click.Choice(["market", "limit"]), default="limit", show_default=True)
+@click.option("--entry-price", type=float, default=100.70, show_default=True,
+              help="the entry's limit (for a market entry, the reference price the plan is checked against)")
+@click.option("--tp", "tps", multiple=True, default=("101.2,101.7,102.4",), show_default=True,
+              help="take-profit prices, repeatable or comma-separated")
+@click.option("--alloc", "allocs", multiple=True, default=(),
+              help="shares per take-profit level, e.g. 40,30,30  [default: 40/30/30 of --qty for three levels, "
+                   "70/30 for two]")
+@click.option("--sl", "sls", multiple=True, default=("99.95",), show_default=True,
+              help="stop price (one, or one per level), repeatable or comma-separated")
+@click.option("--exit-mode", type=click.Choice(["auto", "detached", "attached"]), default="auto", show_default=True,
+              help="attached: bracket children the broker may size to the parent (QuantityMismatch watches)")
+@click.option("--confirm", type=click.Choice(["close", "touch"]), default="close", show_default=True)
+@click.option("--watch-after", type=float, default=30.0, show_default=True,
+              help="minutes after the first bar before the breakout is watched (the opening range)")
+@click.option("--max-bars", type=int, default=None, help="expire the watcher after this many bars without a breakout")
+@click.option("--sim-fault", "sim_faults", multiple=True, metavar="NAME", help=_fault_help())
+@click.option("--mismatch-policy", type=click.Choice(["warn", "replace"]), default="warn", show_default=True,
+              help="when the broker sizes an exit differently from the plan")
+@click.option("--orphan-policy", type=click.Choice(["warn", "cancel"]), default="warn", show_default=True,
+              help="when an exit works with no position left")
+@click.option("--quiet", is_flag=True, help="print only the summary")
+def run(*, csv_path: str | None, symbol: str, trade_id: str, side: str, level: float, qty: int, entry_type: str,
+        entry_price: float, tps: Sequence[str], allocs: Sequence[str], sls: Sequence[str], exit_mode: str,
+        confirm: str, watch_after: float, max_bars: int | None, sim_faults: Sequence[str], mismatch_policy: str,
+        orphan_policy: str, quiet: bool) -> None:
+    """Arm a breakout ladder on the embedded simulated exchange and supervise it through the day.
+
+    Exits 0 when the trade ends closed, flat at the broker and in the books, every leg final."""
+    from broker.report import format_event, format_summary
+    from broker.sim_session import DOCUMENTED_SPLIT, run_breakout
+    from strategies.breakout import BreakoutWatcher
+    from supervisor.plan import EntryType, ExitMode, PlanError, Side, TradePlan, split_quantity
+    from supervisor.policy import Policy
+
+    take_profits = _numbers(tps, "--tp", float)
+    allocation = tuple(int(q) for q in _numbers(allocs, "--alloc", int)) or None
+    if allocation is None and len(take_profits) == 3 and qty >= 3:
+        allocation = split_quantity(qty, DOCUMENTED_SPLIT)  # otherwise the plan's default weights
+    faults = _parse_faults(sim_faults)
+    try:
+        plan = TradePlan(
+            trade_id=trade_id, symbol=symbol, side=Side(side), quantity=qty, entry_price=entry_price,
+            entry_type=EntryType(entry_type), take_profits=take_profits, stop_losses=_numbers(sls, "--sl", float),
+            allocation=allocation, exit_mode=ExitMode(exit_mode),
+        )
+        BreakoutWatcher(plan, level, "close" if confirm == "close" else "touch", max_bars=max_bars)
+    except PlanError as exc:
+        field = exc.field.split("[")[0]
+        raise click.BadParameter(str(exc), param_hint=_OPTION_OF_FIELD.get(field, field)) from None
+    policy = Policy(quantity_mismatch=mismatch_policy, orphan_exits=orphan_policy)
+    timezone = "America/New_York"
+    result = run_breakout(
+        plan, level, csv=csv_path, faults=faults, policy=policy,
+        confirm="close" if confirm == "close" else "touch", watch_after=watch_after * 60, max_bars=max_bars,
+        on_event=None if quiet else lambda event: click.echo(format_event(event, timezone)),
+    )
+    click.echo(("" if quiet else "\n") + format_summary(result))
+    sys.exit(0 if result.ok else 1)
 
 
 if __name__ == "__main__":

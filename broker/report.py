@@ -1,0 +1,75 @@
+"""How a session reads to a person: one line per supervisor event, and a closing summary.
+
+    10:20:00  breakout  entry  LegFilled          filled_qty=100 avg_price=100.66
+
+Times are shown in the exchange's time zone. An event's figures are its own fields (everything
+but trade, leg and time), so a new event type prints without a change here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import attrs
+
+from broker.sim_session import SessionResult
+from supervisor.events import LegTransitioned, SupervisorEvent
+
+_COMMON = {"trade_id", "leg", "time"}
+
+
+def _figure(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, tuple):
+        return "/".join(_figure(v) for v in value) or "-"
+    if isinstance(value, str) and (not value or " " in value):
+        return repr(value)
+    return str(value)
+
+
+def clock_time(t: float, timezone: str) -> str:
+    return dt.datetime.fromtimestamp(t, ZoneInfo(timezone)).strftime("%H:%M:%S")
+
+
+def format_event(event: SupervisorEvent, timezone: str = "America/New_York") -> str:
+    """One readable line: time, trade, leg, event name, key figures."""
+    head = f"{clock_time(event.time, timezone)}  {event.trade_id}  {event.leg or '-':<6} {type(event).__name__:<26}"
+    if isinstance(event, LegTransitioned):
+        return f"{head} {event.source} -> {event.target} ({event.event})"
+    figures = " ".join(
+        f"{field.name}={_figure(getattr(event, field.name))}"
+        for field in attrs.fields(type(event))
+        if field.name not in _COMMON and getattr(event, field.name) is not None
+    )
+    return f"{head} {figures}".rstrip()
+
+
+def format_summary(result: SessionResult) -> str:
+    trade = result.trade
+    lines = [
+        f"trade {trade.trade_id} ({trade.side} {trade.symbol}): {trade.state}",
+        f"position: supervisor {trade.position}, broker {result.sim_position}; "
+        f"entry filled {trade.entry_filled} @ {trade.entry_avg_price:g}, exits filled {trade.exit_filled}",
+    ]
+    for leg in trade.legs:
+        fill = f"{leg.filled_qty}/{leg.intended_qty}" + (f" @ {leg.avg_price:g}" if leg.filled_qty else "")
+        lines.append(f"  {leg.name:<10} {leg.state:<18} filled {fill}")
+    lines.append(f"realized P&L: {trade.realized_pnl:.2f}")
+    lines.append(f"{'OK' if result.ok else 'NOT OK'}: "
+                 + ("closed, flat, every leg final" if result.ok else _why_not(result))
+                 + f" ({len(result.events)} events, {result.elapsed:.2f}s)")
+    return "\n".join(lines)
+
+
+def _why_not(result: SessionResult) -> str:
+    reasons = []
+    if result.trade.state != "closed":
+        reasons.append(f"trade is {result.trade.state}")
+    if result.sim_position or result.trade.position:
+        reasons.append(f"position {result.trade.position} (broker {result.sim_position})")
+    if not result.legs_final:
+        open_legs = [leg.name for leg in result.trade.legs if leg.state not in ("filled", "cancelled", "rejected")]
+        reasons.append(f"legs not final: {', '.join(open_legs)}")
+    return "; ".join(reasons)

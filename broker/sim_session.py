@@ -1,0 +1,172 @@
+"""The main job on the embedded simulated exchange: replay a day, arm a breakout, supervise it.
+
+`run_breakout(plan, level, ...)` wires the pieces the way a live bot would, with the sim standing in
+for IB: a `SimBroker` (with faults) replaying bars, a `Supervisor` on the sim's clock, a `Runner`
+carrying events and commands between them, and a `BreakoutWatcher` deciding when to trigger.
+The trade is armed up front (machines are built off the trigger path); then the sim advances one
+price point at a time, the runner pumps after every step, each bar that closes is fed to the
+watcher, and its signal triggers (or expires) the trade. After the last bar the runner keeps
+pumping until nothing more arrives. The result holds the final snapshot and every emitted event.
+
+The bundled day ships inside this package (`broker/data/breakout_day.csv`, a copy of what
+`examples/data/generate_day.py` writes), so the default run works from an installed wheel.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from importlib import resources
+from pathlib import Path
+
+import attrs
+
+from broker.sim import Bar, Fault, SimBroker, SimConfig, load_bars
+from strategies.breakout import BreakoutWatcher, Confirm, Expired, Trigger
+from supervisor.core import Supervisor
+from supervisor.events import SupervisorEvent
+from supervisor.plan import EntryType, ExitMode, Side, TradePlan
+from supervisor.policy import Policy
+from supervisor.runner import EventCallback, Runner, SupervisorLike
+from supervisor.snapshots import TradeSnapshot
+
+FINAL_LEG_STATES = frozenset({"filled", "cancelled", "rejected"})
+# after the end of data the sim still answers; this many quiet pumps in a row end the session
+_MAX_DRAIN_PUMPS = 50
+
+# The documented ladder on the bundled day (examples/data/generate_day.py): a long breakout over
+# the opening-range high, watched once the range is complete (30 minutes after the open).
+DEFAULT_SYMBOL = "SIM"
+DEFAULT_LEVEL = 100.49
+DEFAULT_ENTRY_LIMIT = 100.70
+DEFAULT_QUANTITY = 100
+DEFAULT_TAKE_PROFITS = (101.20, 101.70, 102.40)
+DOCUMENTED_SPLIT = (40, 30, 30)
+DEFAULT_ALLOCATION = DOCUMENTED_SPLIT
+DEFAULT_STOP = 99.95
+DEFAULT_WATCH_AFTER = 30 * 60.0
+
+
+def bundled_day() -> Path:
+    """The bundled trading day, resolved inside the installed `broker` package."""
+    # setuptools installs package data as plain files, so the resource has a real path
+    return Path(str(resources.files("broker").joinpath("data", "breakout_day.csv")))
+
+
+def default_plan(
+    *,
+    trade_id: str = "breakout",
+    symbol: str = DEFAULT_SYMBOL,
+    quantity: int = DEFAULT_QUANTITY,
+    entry_price: float = DEFAULT_ENTRY_LIMIT,
+    entry_type: EntryType = EntryType.LIMIT,
+    take_profits: Sequence[float] = DEFAULT_TAKE_PROFITS,
+    allocation: Sequence[int] | None = DEFAULT_ALLOCATION,
+    stop_losses: Sequence[float] = (DEFAULT_STOP,),
+    side: Side = Side.LONG,
+    exit_mode: ExitMode = ExitMode.AUTO,
+) -> TradePlan:
+    """The documented ladder as a `TradePlan` (raises `PlanError` naming a bad field)."""
+    return TradePlan(
+        trade_id=trade_id, symbol=symbol, side=side, quantity=quantity, entry_price=entry_price,
+        entry_type=entry_type, take_profits=tuple(take_profits), stop_losses=tuple(stop_losses),
+        allocation=None if allocation is None else tuple(allocation), exit_mode=exit_mode,
+    )
+
+
+@attrs.frozen
+class SessionResult:
+    """What a session ended with. `ok`: closed, flat at the broker and in the books, every leg final."""
+
+    trade: TradeSnapshot
+    events: tuple[SupervisorEvent, ...]
+    sim_position: int
+    elapsed: float  # wall-clock seconds the session took
+    signal: Trigger | Expired | None
+    reconciliations: int
+
+    @property
+    def legs_final(self) -> bool:
+        return all(leg.state in FINAL_LEG_STATES for leg in self.trade.legs if leg.role != "entry") and (
+            self.trade.leg("entry").state in FINAL_LEG_STATES
+        )
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.trade.state == "closed"
+            and self.sim_position == 0
+            and self.trade.position == 0
+            and self.legs_final
+        )
+
+    def of_type(self, kind: type[SupervisorEvent]) -> list[SupervisorEvent]:
+        return [event for event in self.events if isinstance(event, kind)]
+
+
+SupervisorFactory = Callable[[Callable[[], float], Policy], SupervisorLike]
+
+
+def _plain_supervisor(clock: Callable[[], float], policy: Policy) -> SupervisorLike:
+    return Supervisor(clock, policy)
+
+
+def run_breakout(
+    plan: TradePlan,
+    level: float,
+    *,
+    bars: Sequence[Bar] | None = None,
+    csv: str | Path | None = None,
+    faults: Iterable[Fault | str] = (),
+    policy: Policy | None = None,
+    config: SimConfig | None = None,
+    confirm: Confirm = "close",
+    watch_after: float = DEFAULT_WATCH_AFTER,
+    max_bars: int | None = None,
+    seed: int = 0,
+    on_event: EventCallback | None = None,
+    make_supervisor: SupervisorFactory = _plain_supervisor,
+) -> SessionResult:
+    """Replay `bars` (or the CSV at `csv`, default the bundled day) and supervise `plan`, triggered
+    by a breakout of `level`. `make_supervisor(clock, policy)` builds the supervisor (a journal
+    recorder wraps it there)."""
+    started = time.perf_counter()
+    day = list(bars) if bars is not None else load_bars(csv if csv is not None else bundled_day())
+    sim = SimBroker(day, config=config, faults=faults, seed=seed, symbol=plan.symbol)
+    supervisor = make_supervisor(sim.now, policy or Policy())
+    events: list[SupervisorEvent] = []
+    supervisor.subscribe(events.append)
+    runner = Runner(supervisor, sim, on_event=on_event)
+    watcher = BreakoutWatcher(plan, level, confirm, max_bars=max_bars, start=day[0].time + watch_after)
+
+    runner.execute(supervisor.arm(plan))
+    runner.pump()
+    signal: Trigger | Expired | None = None
+    while sim.step():
+        runner.pump()
+        bar = sim.last_closed
+        if bar is None or (found := watcher.on_bar(bar)) is None:
+            continue
+        signal = found
+        if isinstance(found, Trigger):
+            # the sim saw the close at its last price point, a little before the bar's nominal end
+            runner.execute(supervisor.trigger(plan.trade_id, source_time=min(found.time, sim.now())))
+        else:
+            runner.execute(supervisor.expire(plan.trade_id))
+        runner.pump()
+    if signal is None:  # the data ended before the breakout: the single-fire watcher is over
+        runner.execute(supervisor.expire(plan.trade_id))
+    quiet = 0
+    for _ in range(_MAX_DRAIN_PUMPS):
+        sim.step()  # at the end of data: lets every pending latency and expiry come due
+        quiet = quiet + 1 if runner.pump() == 0 else 0
+        if quiet >= 2:
+            break
+    return SessionResult(
+        trade=supervisor.trade(plan.trade_id),
+        events=tuple(events),
+        sim_position=sim.position(plan.symbol),
+        elapsed=time.perf_counter() - started,
+        signal=signal,
+        reconciliations=runner.reconciliations,
+    )

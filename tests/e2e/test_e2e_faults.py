@@ -1,0 +1,170 @@
+"""Every fault the simulated exchange can inject, end to end through runner and supervisor:
+the supervisor notices it, reacts as DESIGN.md says, and the books still balance."""
+
+from __future__ import annotations
+
+from e2e_helpers import assert_books_balance, fills_by_leg, ladder, named
+
+from broker.sim import FAULT_HELP, FaultName, SimConfig
+from broker.sim_session import default_plan
+from supervisor.events import (
+    CoverageGap,
+    DuplicateExecutionIgnored,
+    EmergencyStopPlaced,
+    ExecutionCorrected,
+    InvalidTransition,
+    LateFill,
+    LegRejected,
+    OrderIntended,
+    QuantityMismatch,
+    ReconciliationCompleted,
+    StatusFillMismatch,
+    SubmissionResolved,
+    SubmissionStalled,
+    TradeAborted,
+)
+from supervisor.plan import ExitMode
+from supervisor.policy import Policy
+
+LADDER_FILLS = {"entry": 100, "tp1": 40, "tp2": 30, "tp3": 30}
+COVERED = {"duplicate-executions", "reorder", "status-without-fill", "parent-sized-children", "late-fill",
+           "drop-ack", "reject", "disconnect", "correction"}
+
+
+def test_every_fault_of_the_sim_has_an_end_to_end_test_here() -> None:
+    assert {name.value for name in FAULT_HELP} == COVERED
+    assert {name.value for name in FaultName} == COVERED
+
+
+def test_duplicate_executions_are_ignored_and_never_double_counted() -> None:
+    result = ladder(["duplicate-executions"])
+    duplicates = named(result, DuplicateExecutionIgnored)
+    assert {d.leg for d in duplicates} == {"entry", "tp1", "tp2", "tp3"}  # every execution came twice
+    assert fills_by_leg(result) == LADDER_FILLS
+    assert result.trade.entry_filled == result.trade.exit_filled == 100
+    assert_books_balance(result)
+    assert result.ok
+
+
+def test_reorder_counts_every_fill_and_loses_no_shares() -> None:
+    result = ladder(["reorder"])
+    assert fills_by_leg(result) == LADDER_FILLS
+    # the late acknowledgement is refused loudly by a filled leg; no fill is ever refused
+    refused = named(result, InvalidTransition)
+    assert refused
+    assert all(r.event != "fill" for r in refused)
+    assert_books_balance(result)
+    assert result.ok
+
+
+def test_status_without_fill_is_a_mismatch_and_counts_no_fill() -> None:
+    result = ladder(["status-without-fill"])
+    mismatches = named(result, StatusFillMismatch)
+    assert {m.leg for m in mismatches} >= {"entry", "tp1", "sl1"}
+    assert all(m.executed_qty == 0 and m.status_filled > 0 for m in mismatches)
+    # the first mismatch (the entry's, before its execution) moved nothing
+    first = mismatches[0]
+    assert (first.leg, first.status_filled, first.executed_qty) == ("entry", 100, 0)
+    assert fills_by_leg(result) == LADDER_FILLS  # exactly what executed, nothing from the statuses
+    assert_books_balance(result)
+    assert result.ok
+
+
+def attached_two_level_plan():  # type: ignore[no-untyped-def]
+    return default_plan(take_profits=(101.2, 101.7), allocation=(70, 30), exit_mode=ExitMode.ATTACHED)
+
+
+def test_parent_sized_children_are_a_quantity_mismatch() -> None:
+    result = ladder(["parent-sized-children"], plan=attached_two_level_plan())
+    mismatches = {(m.leg, m.intended_qty, m.broker_qty, m.policy) for m in named(result, QuantityMismatch)}
+    assert mismatches == {("tp1", 70, 100, "warn"), ("sl1", 70, 100, "warn"),
+                          ("tp2", 30, 100, "warn"), ("sl2", 30, 100, "warn")}
+    assert_books_balance(result)
+
+
+def test_parent_sized_children_replaced_by_independent_exits_work_70_30_and_end_flat() -> None:
+    result = ladder(["parent-sized-children"], plan=attached_two_level_plan(),
+                    policy=Policy(quantity_mismatch="replace"))
+    assert {m.policy for m in named(result, QuantityMismatch)} == {"replace"}
+    trade = result.trade
+    assert {leg.name: leg.state for leg in trade.legs if leg.name in ("tp1", "sl1", "tp2", "sl2")} == dict.fromkeys(
+        ("tp1", "sl1", "tp2", "sl2"), "cancelled")
+    replacements = [leg for leg in trade.legs if "~" in leg.name]
+    assert {leg.name: leg.intended_qty for leg in replacements if leg.role == "take_profit"} == {
+        "tp1~2": 70, "tp2~2": 30}
+    assert {leg.name: leg.filled_qty for leg in replacements if leg.filled_qty} == {"tp1~2": 70, "tp2~2": 30}
+    assert_books_balance(result)
+    assert result.ok
+
+
+def test_a_late_fill_after_a_cancel_is_applied_and_the_position_stays_right() -> None:
+    # the entry fills 30 at a time, so a protective stop covers it while it fills; once the entry
+    # is complete that stop is cancelled, and the fault fills it just before the cancel lands
+    result = ladder(["late-fill"], config=SimConfig(max_fill_qty=30))
+    late = named(result, LateFill)
+    assert [(f.leg, f.qty, f.state) for f in late] == [("pstop1", 90, "cancelled")]
+    trade = result.trade
+    assert trade.leg("pstop1").filled_qty == 90
+    assert trade.entry_filled == 100
+    assert trade.exit_filled == 90
+    assert trade.position == result.sim_position == 10
+    assert trade.stop_coverage == trade.position  # what is left is under a stop
+    assert_books_balance(result)
+
+
+def test_a_dropped_acknowledgement_stalls_then_reconciliation_resolves_it() -> None:
+    result = ladder(["drop-ack@2"])  # the second order: TP1's acknowledgement never arrives
+    stalls = named(result, SubmissionStalled)
+    assert [(s.leg, s.stage) for s in stalls] == [("tp1", "ack")]
+    assert [(r.leg, r.stage) for r in named(result, SubmissionResolved)] == [("tp1", "ack")]
+    assert len(named(result, ReconciliationCompleted)) == result.reconciliations == 1
+    assert fills_by_leg(result) == LADDER_FILLS
+    assert result.ok
+
+
+def test_a_rejected_entry_aborts_the_trade_and_places_nothing_else() -> None:
+    result = ladder(["reject:201"])
+    assert [(r.leg, r.code) for r in named(result, LegRejected)] == [("entry", 201)]
+    assert [a.trade_id for a in named(result, TradeAborted)] == ["breakout"]
+    assert [i.leg for i in named(result, OrderIntended)] == ["entry"]
+    assert result.trade.state == "aborted"
+    assert result.trade.position == result.sim_position == 0
+    assert [leg.name for leg in result.trade.legs] == ["entry"]
+
+
+def test_a_rejected_stop_is_a_coverage_gap_and_protection_is_restored() -> None:
+    result = ladder(["reject:201@3"])  # orders: 1 entry, 2 tp1, 3 sl1
+    assert [(r.leg, r.code) for r in named(result, LegRejected)] == [("sl1", 201)]
+    gaps = named(result, CoverageGap)
+    assert [(g.position, g.stop_coverage, g.uncovered) for g in gaps] == [(100, 60, 40)]
+    stops = named(result, EmergencyStopPlaced)
+    assert [(s.quantity, s.stop_price) for s in stops] == [(40, 99.95)]
+    assert stops[0].time >= gaps[0].time
+    trade = result.trade
+    assert trade.stop_coverage == trade.position == result.sim_position  # every held share under a stop
+    assert trade.leg(stops[0].leg).state == "working"
+    assert_books_balance(result)
+
+
+def test_fills_made_during_a_disconnect_are_applied_after_reconnect_and_reconcile() -> None:
+    # 4630 s after 09:30 is 10:47:10: the line is down for 30 s, across TP1's fill at 10:47:30
+    result = ladder(["disconnect:4630"])
+    reconciled = named(result, ReconciliationCompleted)
+    assert [r.missed_executions for r in reconciled] == [1]
+    assert result.reconciliations == 1
+    assert fills_by_leg(result) == LADDER_FILLS
+    assert result.trade.leg("sl1").state == "cancelled"  # its OCA sibling filled while we were away
+    assert_books_balance(result)
+    assert result.ok
+
+
+def test_a_corrected_execution_updates_the_price_and_keeps_the_quantity() -> None:
+    result = ladder(["correction"])  # the first execution (the entry's) is corrected one tick up
+    corrections = named(result, ExecutionCorrected)
+    assert [(c.leg, c.exec_id.endswith(".01"), c.qty, c.price, c.filled_qty) for c in corrections] == [
+        ("entry", True, 100, 100.67, 100)]
+    entry = result.trade.leg("entry")
+    assert (entry.filled_qty, entry.avg_price) == (100, 100.67)
+    assert fills_by_leg(result) == LADDER_FILLS
+    assert_books_balance(result)
+    assert result.ok

@@ -1,0 +1,77 @@
+"""`order-supervisor run` through click: the default day, a bad plan, a fault."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from broker.cli import main
+
+
+def invoke(*args: str):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(main, ["run", *args])
+
+
+def test_the_default_run_exits_0_and_prints_events_and_the_summary() -> None:
+    result = invoke()
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert any("entry  LegFilled" in line and "avg_price=100.66" in line for line in lines)
+    assert any("TradeClosed" in line and "realized_pnl=105.3" in line for line in lines)
+    assert "trade breakout (long SIM): closed" in result.output
+    assert "position: supervisor 0, broker 0" in result.output
+    assert "realized P&L: 105.30" in result.output
+    assert lines[-1].startswith("OK: closed, flat, every leg final")
+
+
+def test_quiet_prints_only_the_summary() -> None:
+    result = invoke("--quiet")
+    assert result.exit_code == 0
+    assert result.output.splitlines()[0] == "trade breakout (long SIM): closed"
+
+
+@pytest.mark.parametrize(("args", "option", "named"), [
+    (("--tp", "100.2"), "--tp", "take_profits[1]=100.2"),
+    (("--tp", "101.2,101.7", "--alloc", "50,40"), "--alloc", "allocation=(50, 40)"),
+    (("--sl", "101"), "--sl", "stop_losses[1]=101.0"),
+    (("--qty", "0"), "--qty", "quantity=0"),
+    (("--level", "-1"), "--level", "level=-1.0"),
+    (("--tp", "abc"), "--tp", "'abc' is not a number"),
+    (("--sim-fault", "explode"), "--sim-fault", "unknown fault"),
+])
+def test_a_bad_plan_is_refused_naming_the_field_and_nothing_runs(args: tuple[str, ...], option: str,
+                                                                 named: str) -> None:
+    result = invoke(*args)
+    assert result.exit_code == 2
+    assert option in result.output
+    assert named in result.output
+    assert "LegFilled" not in result.output
+    assert "TradeArmed" not in result.output
+
+
+def test_a_fault_is_injected_and_survived() -> None:
+    result = invoke("--sim-fault", "duplicate-executions")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("DuplicateExecutionIgnored") == 4
+    assert "exits filled 100" in result.output
+
+
+def test_a_trade_that_does_not_end_flat_exits_non_zero() -> None:
+    result = invoke("--sim-fault", "reject:201")  # the entry is rejected: the trade is aborted
+    assert result.exit_code == 1
+    assert "TradeAborted" in result.output
+    assert "NOT OK: trade is aborted" in result.output
+
+
+def test_the_fault_names_are_listed_in_the_help() -> None:
+    result = CliRunner().invoke(main, ["run", "--help"])
+    text = " ".join(result.output.split())
+    for name in ("duplicate-executions", "reorder", "status-without-fill", "parent-sized-children", "late-fill",
+                 "drop-ack", "reject:CODE", "disconnect:WHEN", "correction"):
+        assert name in text
+
+
+def test_the_diagram_command_is_still_there() -> None:
+    result = CliRunner().invoke(main, ["diagram", "Leg"])
+    assert result.exit_code == 0
+    assert "stateDiagram" in result.output

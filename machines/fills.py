@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
 
 import attrs
 
@@ -38,7 +37,7 @@ class Fill:
     exec_id: str
     qty: int
     price: float
-    time: datetime | None = None
+    time: float | None = None  # epoch seconds, as on the broker port
 
 
 @attrs.define

@@ -13,7 +13,6 @@
 # so they are terminal by `TERMINAL_STATES`, and only `rejected` is final in the library sense.
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, NamedTuple
 
 import attrs
@@ -225,7 +224,7 @@ class LegBehaviour:
 
     # -- actions ---------------------------------------------------------------------------
     def on_fill(
-        self, source: State, exec_id: str, qty: int, price: float, time: datetime | None = None
+        self, source: State, exec_id: str, qty: int, price: float, time: float | None = None
     ) -> None:
         kind = self.model.book.apply(Fill(exec_id=exec_id, qty=qty, price=price, time=time))
         late = source.id in ("cancel_requested", "cancelled")

@@ -42,6 +42,7 @@ from supervisor.port import (
     StatusObserved,
 )
 from supervisor.protection import Protection
+from supervisor.reconcile import Reconciliation
 from supervisor.snapshots import TradeSnapshot, snapshot
 
 Clock = Callable[[], float]
@@ -52,7 +53,7 @@ class UnknownTradeError(KeyError):
     """A trade id the supervisor does not hold."""
 
 
-class Supervisor(Protection):
+class Supervisor(Protection, Reconciliation):
     def __init__(self, clock: Clock, policy: Policy | None = None) -> None:
         self._clock = clock
         self.policy = policy or Policy()

@@ -12,6 +12,11 @@ class MismatchAction(enum.Enum):
     REPLACE = "replace"  # cancel the wrongly sized exits and re-place independent ones
 
 
+class CoverageAction(enum.Enum):
+    WARN = "warn"  # report the gap only
+    REPAIR = "repair"  # report it and put the uncovered shares under an emergency stop
+
+
 class OrphanAction(enum.Enum):
     WARN = "warn"
     CANCEL = "cancel"
@@ -26,6 +31,7 @@ def _non_negative(inst: object, attribute: attrs.Attribute[float], value: float)
 class Policy:
     quantity_mismatch: MismatchAction = attrs.field(default=MismatchAction.WARN, converter=MismatchAction)
     orphan_exits: OrphanAction = attrs.field(default=OrphanAction.WARN, converter=OrphanAction)
+    coverage_gaps: CoverageAction = attrs.field(default=CoverageAction.REPAIR, converter=CoverageAction)
     # no executed share may stay without a stop longer than this (seconds of the injected clock)
     protection_grace: float = attrs.field(default=2.0, validator=_non_negative)
     # an intent must be handed to the socket, and a sent order acknowledged, within these

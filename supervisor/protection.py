@@ -21,7 +21,7 @@ from machines import Leg, LegModel, StopLeg
 from supervisor import events as ev
 from supervisor.book import LegSlot, Role, TradeBook
 from supervisor.orders import stop_order, take_profit_order
-from supervisor.policy import OrphanAction, Policy
+from supervisor.policy import CoverageAction, OrphanAction, Policy
 from supervisor.port import Command, PlaceOrder
 
 if TYPE_CHECKING:
@@ -238,6 +238,8 @@ class Protection:
             self._emit(ev.CoverageGap(trade_id=book.trade_id, position=position, stop_coverage=coverage,
                                       uncovered=position - coverage))
             self._fire(book, book.trade, "uncovered")
+        if self.policy.coverage_gaps is CoverageAction.WARN:
+            return []
         # A take-profit whose stop died still works the same shares: a stop beside it would be
         # two exits for one position (and its OCA sibling may already have filled unseen). So
         # the take-profit is cancelled first, and the stop goes in once no such cancel is open.

@@ -87,9 +87,7 @@ class SessionResult:
 
     @property
     def legs_final(self) -> bool:
-        return all(leg.state in FINAL_LEG_STATES for leg in self.trade.legs if leg.role != "entry") and (
-            self.trade.leg("entry").state in FINAL_LEG_STATES
-        )
+        return all(leg.state in FINAL_LEG_STATES for leg in self.trade.legs)
 
     @property
     def ok(self) -> bool:

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from e2e_helpers import FINAL, assert_books_balance, fills_by_leg, ladder, named
 
-from strategies.breakout import Trigger
+from strategies.breakout import Expired, Trigger
 from supervisor.events import (
     InvalidTransition,
     InvariantViolated,
@@ -67,3 +67,17 @@ def test_the_trade_is_armed_before_the_day_starts_and_nothing_goes_wrong() -> No
 
 def test_the_same_inputs_give_the_same_events() -> None:
     assert ladder().events == ladder().events
+
+
+def test_no_breakout_expires_the_entry_and_places_nothing() -> None:
+    from broker.sim_session import default_plan, run_breakout
+    from supervisor.events import OrderIntended
+
+    for max_bars, signal in ((None, type(None)), (10, Expired)):
+        result = run_breakout(default_plan(), 105.0, max_bars=max_bars)  # the day never gets there
+        assert isinstance(result.signal, signal)
+        assert result.trade.leg("entry").state == "expired"
+        assert result.trade.state == "aborted"
+        assert named(result, OrderIntended) == []
+        assert result.sim_position == 0
+        assert not result.ok

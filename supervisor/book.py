@@ -197,7 +197,9 @@ class TradeBook:
         return None
 
     def _effective(self, slot: LegSlot, qty: int) -> int:
-        room = self._oca_room(slot.command.oca_group)
+        # the broker shrinks only the OCA members it already holds: an order not yet at the
+        # broker (or sent again) arrives with its full quantity
+        room = None if slot.state == "pending" else self._oca_room(slot.command.oca_group)
         return qty if room is None else min(qty, room)
 
     def stop_coverage(self) -> int:

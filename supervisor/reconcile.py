@@ -138,7 +138,13 @@ class Reconciliation:
         return commands
 
     def _not_at_broker(self, book: TradeBook, slot: LegSlot) -> tuple[int, list[Command]]:
-        if slot.state == "pending":
+        resend = slot.state == "pending"
+        if resend and slot.role is not Role.ENTRY and book.exit_exposure() > max(book.position, 0):
+            # not worth sending again: the position no longer needs it (it may have reached the
+            # broker and died already, e.g. cancelled by its OCA sibling's fill)
+            self._fire(book, slot.machine, "request_cancel")
+            resend = False
+        if resend:
             # the intent never reached the broker: send it again under the same orderRef
             slot.intended_at = self._now
             slot.stalled.discard("send")

@@ -10,16 +10,18 @@ An event a machine does not allow becomes an `InvalidTransition` event: nothing 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
 
 import attrs
 from statemachine import StateMachine
 from statemachine.exceptions import TransitionNotAllowed
 
 from machines import ExecKind, OverfillError
+from supervisor import codec
 from supervisor import events as ev
 from supervisor.book import LegSlot, Role, TradeBook
+from supervisor.calls import apply
 from supervisor.orders import entry_order, split_ref
 from supervisor.plan import TradePlan
 from supervisor.policy import MismatchAction, Policy
@@ -53,6 +55,28 @@ class UnknownTradeError(KeyError):
     """A trade id the supervisor does not hold."""
 
 
+class RecordLike(Protocol):
+    """A journal record as replay reads it (supervisor.journal.Record fits)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def wall(self) -> float: ...
+    @property
+    def value(self) -> Any: ...
+
+
+class ReplayClock:
+    """Reads the recorded time while a journal is replayed, then the live clock."""
+
+    def __init__(self, live: Clock) -> None:
+        self.live = live
+        self.replaying: float | None = None
+
+    def __call__(self) -> float:
+        return self.live() if self.replaying is None else self.replaying
+
+
 class Supervisor(Protection, Reconciliation):
     def __init__(self, clock: Clock, policy: Policy | None = None) -> None:
         self._clock = clock
@@ -75,6 +99,27 @@ class Supervisor(Protection, Reconciliation):
             ReplaceRejected: self._on_replace_rejected,  # type: ignore[dict-item]
             StatusObserved: self._on_status,  # type: ignore[dict-item]
         }
+
+    @classmethod
+    def restore(cls, records: Iterable[RecordLike], clock: Clock, policy: Policy | None = None) -> Supervisor:
+        """Rebuild every machine by replaying recorded inputs (calls and broker events) at their
+        recorded times. Outputs in the record (commands, events) are not inputs: skipped. Reconcile
+        with broker truth afterwards: what happened while the process was down is not in here."""
+        replay = ReplayClock(clock)
+        supervisor = cls(replay, policy)
+        for record in records:
+            if record.kind not in ("broker_event", "meta"):
+                continue
+            value = record.value
+            if record.kind == "meta":
+                if not (isinstance(value, dict) and "type" in value):
+                    continue  # a note, not a call
+                value = codec.decode(value)
+            replay.replaying = record.wall
+            apply(supervisor, value)
+        replay.replaying = None
+        supervisor.drain_events()
+        return supervisor
 
     # -- the public surface ------------------------------------------------------------------
     def arm(self, plan: TradePlan) -> list[Command]:

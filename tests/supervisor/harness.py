@@ -7,15 +7,22 @@ import itertools
 from supervisor.clock import ManualClock
 from supervisor.core import Supervisor
 from supervisor.events import SupervisorEvent
+from supervisor.journal_recorder import JournalRecorder
 from supervisor.plan import TradePlan
 from supervisor.policy import Policy
 from supervisor.port import BrokerEvent, CancelOrder, Command, ModifyOrder, OrderAccepted, OrderSent, PlaceOrder
 
 
 class Harness:
-    def __init__(self, policy: Policy | None = None, start: float = 1_000.0) -> None:
+    def __init__(self, policy: Policy | None = None, start: float = 1_000.0, journal: str | None = None) -> None:
         self.clock = ManualClock(start)
-        self.sup = Supervisor(self.clock, policy)
+        self.recorder: JournalRecorder | None = None
+        if journal is not None:  # every input and output goes to a journal at this path
+            self.recorder = JournalRecorder.open(journal, self.clock, policy, fsync="off")
+            self.core = self.recorder.supervisor
+        else:
+            self.core = Supervisor(self.clock, policy)
+        self.sup: Supervisor | JournalRecorder = self.recorder or self.core
         self.commands: list[Command] = []
         self.events: list[SupervisorEvent] = []
         self.sup.subscribe(self.events.append)

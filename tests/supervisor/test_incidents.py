@@ -98,10 +98,10 @@ def test_seed_an_exit_that_would_open_a_fresh_position_is_blocked() -> None:
     h.tick(10.0)
     assert h.of_type(ev.EmergencyStopPlaced) == []
     # and an exit that exceeds the position is refused at the source
-    book = h.sup._books["T1"]
-    slot = h.sup._new_slot(book.pstop.role if book.pstop else book.legs["sl1"].role, "extra",
+    book = h.core._books["T1"]
+    slot = h.core._new_slot(book.pstop.role if book.pstop else book.legs["sl1"].role, "extra",
                            book.legs["sl1"].command)
-    assert h.sup._place_exit(book, slot) == []
+    assert h.core._place_exit(book, slot) == []
     [blocked] = h.of_type(ev.ExitBlocked)
     assert (blocked.position, blocked.quantity) == (0, 100)
 

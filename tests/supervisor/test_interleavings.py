@@ -148,11 +148,11 @@ def check(h: Harness, broker: Broker, gap_since: list[float | None], seen: dict[
         # Reachable only when reports arrive out of order: an execution held back while the
         # supervisor acted on what it had seen (an attached child released on a parent fill
         # not yet reported, a stop fill reported after its cancel). Never silent.
-        assert broker.reordered or h.sup._books["T1"].attached_mode, trade
+        assert broker.reordered or h.core._books["T1"].attached_mode, trade
         assert "exit_fills_exceed_entry" in [v.invariant for v in h.of_type(ev.InvariantViolated)]
     if not broker.reordered:
         assert broker.truth.position() >= 0  # in order, no exit ever opened a position
-    book = h.sup._books["T1"]
+    book = h.core._books["T1"]
     counted = [eid for slot in book.legs.values() for eid in (f.exec_id for f in slot.model.book.fills.values())]
     assert len(counted) == len(set(counted))
     assert set(counted) <= set(broker.truth.fills) | {f"{e}.01" for e in broker.truth.fills}
@@ -177,7 +177,11 @@ ACTIONS = ["deliver", "deliver", "deliver", "fill", "fill", "duplicate", "hold",
        st.sampled_from(list(ExitMode)))
 def test_random_interleavings_keep_the_truths(data: st.DataObject, tps: tuple[float, ...], qty: int,
                                               mode: ExitMode) -> None:
-    h = Harness()
+    run_history(data, Harness(), tps, qty, mode)
+
+
+def run_history(data: st.DataObject, h: Harness, tps: tuple[float, ...], qty: int, mode: ExitMode) -> None:
+    """Drive one random broker history through the harness, checking the truths after each event."""
     broker = Broker(h)
     broker.take(h.submit(plan(quantity=qty, tps=tps, exit_mode=mode)))
     delivered: list[ExecutionReported] = []

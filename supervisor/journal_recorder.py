@@ -1,0 +1,108 @@
+"""`JournalRecorder`: a supervisor whose inputs and outputs all go to the journal.
+
+How it works: every input (a broker event, or a call such as `arm` or `tick`, recorded as its
+value from `supervisor.calls`) is appended before the supervisor sees it, stamped with the
+supervisor's own clock as the record's wall time; every command it returns and every event it
+emits is appended after. `open` replays what a journal already holds (inputs only, at their
+recorded times), so a restarted process continues with the machines it had; the caller then
+reconciles with broker truth for whatever happened while it was down.
+
+It has the supervisor's surface, so the runner takes either.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from supervisor import codec
+from supervisor.calls import Arm, Cancel, Expire, Reconcile, Tick, Trigger
+from supervisor.core import Clock, Supervisor
+from supervisor.events import SupervisorEvent
+from supervisor.journal import Journal
+from supervisor.plan import TradePlan
+from supervisor.policy import Policy
+from supervisor.port import BrokerEvent, BrokerTruth, Command
+from supervisor.snapshots import TradeSnapshot
+
+
+class JournalRecorder:
+    def __init__(self, supervisor: Supervisor, journal: Journal) -> None:
+        self.supervisor = supervisor
+        self.journal = journal
+        supervisor.subscribe(self._event)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], clock: Clock, policy: Policy | None = None,
+             **journal_options: Any) -> JournalRecorder:
+        """Open (or create) the journal at `path` and rebuild the supervisor it records."""
+        journal = Journal.open(path, clock_wall=clock, **journal_options)
+        supervisor = Supervisor.restore(journal.records(), clock, policy)
+        return cls(supervisor, journal)
+
+    # -- inputs -------------------------------------------------------------------------------
+    def _call(self, call: object) -> None:
+        self.journal.append("meta", codec.encode(call))
+
+    def _out(self, commands: list[Command]) -> list[Command]:
+        for command in commands:
+            self.journal.append("command", command)
+        return commands
+
+    def _event(self, event: SupervisorEvent) -> None:
+        self.journal.append("supervisor_event", event)
+
+    def arm(self, plan: TradePlan) -> list[Command]:
+        self._call(Arm(plan))
+        return self._out(self.supervisor.arm(plan))
+
+    def trigger(self, trade_id: str, source_time: float | None = None) -> list[Command]:
+        self._call(Trigger(trade_id, source_time))
+        return self._out(self.supervisor.trigger(trade_id, source_time))
+
+    def submit(self, plan: TradePlan) -> list[Command]:
+        return self.arm(plan) + self.trigger(plan.trade_id)
+
+    def cancel(self, trade_id: str) -> list[Command]:
+        self._call(Cancel(trade_id))
+        return self._out(self.supervisor.cancel(trade_id))
+
+    def expire(self, trade_id: str) -> list[Command]:
+        self._call(Expire(trade_id))
+        return self._out(self.supervisor.expire(trade_id))
+
+    def tick(self) -> list[Command]:
+        self._call(Tick())
+        return self._out(self.supervisor.tick())
+
+    def reconcile(self, truth: BrokerTruth) -> list[Command]:
+        self._call(Reconcile(truth))
+        return self._out(self.supervisor.reconcile(truth))
+
+    def handle(self, event: BrokerEvent) -> list[Command]:
+        self.journal.append("broker_event", event)
+        return self._out(self.supervisor.handle(event))
+
+    # -- reads --------------------------------------------------------------------------------
+    def trades(self) -> list[TradeSnapshot]:
+        return self.supervisor.trades()
+
+    def trade(self, trade_id: str) -> TradeSnapshot:
+        return self.supervisor.trade(trade_id)
+
+    def drain_events(self) -> list[SupervisorEvent]:
+        return self.supervisor.drain_events()
+
+    def subscribe(self, subscriber: Callable[[SupervisorEvent], None]) -> None:
+        self.supervisor.subscribe(subscriber)
+
+    @property
+    def last_execution_time(self) -> float | None:
+        return self.supervisor.last_execution_time
+
+    def flush(self) -> None:
+        self.journal.flush()
+
+    def close(self) -> None:
+        self.journal.close()

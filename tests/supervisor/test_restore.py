@@ -1,0 +1,60 @@
+"""Restoring from the journal: the supervisor rebuilt by replay equals the one that wrote it."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from factories import execution, plan
+from harness import Harness
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_interleavings import run_history
+
+from supervisor.core import Supervisor
+from supervisor.journal_recorder import JournalRecorder
+from supervisor.plan import ExitMode
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data(), st.sampled_from([(11.0,), (11.0, 12.0), (11.0, 12.0, 13.0)]), st.integers(1, 300),
+       st.sampled_from(list(ExitMode)))
+def test_replaying_random_histories_rebuilds_the_same_trades(
+    data: st.DataObject, tps: tuple[float, ...], qty: int, mode: ExitMode
+) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = str(Path(tmp) / "journal.sqlite")
+        h = Harness(journal=path)
+        run_history(data, h, tps, qty, mode)
+        assert h.recorder is not None
+        h.recorder.flush()
+        restored = Supervisor.restore(h.recorder.journal.records(), h.clock)
+        assert restored.trades() == h.sup.trades()
+        h.recorder.close()
+
+
+def test_a_restarted_process_continues_from_the_journal(tmp_path: Path) -> None:
+    path = str(tmp_path / "journal.sqlite")
+    h = Harness(journal=path)
+    h.settle(h.submit(plan(tps=(11.0, 12.0))))
+    h.settle(h.feed(execution("entry", 100, 10.0)))
+    h.feed(execution("tp1", 70, 11.0))
+    before = h.sup.trades()
+    assert h.recorder is not None
+    h.recorder.close()  # the process ends
+
+    again = JournalRecorder.open(path, h.clock)
+    assert again.trades() == before
+    assert again.trade("T1").leg("sl2").state == "replace_requested"  # the milestone reprice in flight
+    # it goes on where it stopped: the reprice is acknowledged, the rest exits
+    from factories import replace_ok
+
+    again.handle(replace_ok("sl2"))
+    again.handle(execution("tp2", 30, 12.0))
+    assert again.trade("T1").state == "closed"
+    again.close()
+    third = JournalRecorder.open(path, h.clock)
+    assert third.trade("T1").state == "closed"
+    records = list(third.journal.records())
+    assert {r.kind for r in records} == {"meta", "broker_event", "command", "supervisor_event"}
+    third.close()

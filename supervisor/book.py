@@ -124,6 +124,7 @@ class TradeBook:
     closed_reported: bool = False
     emergency_seq: int = 0
     latency: dict[str, float] = attrs.field(factory=dict)
+    commissions: dict[str, float] = attrs.field(factory=dict)  # exec id -> commission
 
     @classmethod
     def arm(cls, plan: TradePlan, entry_command: PlaceOrder) -> TradeBook:

@@ -87,7 +87,8 @@ class Supervisor(Protection, Reconciliation):
         self._events: list[ev.SupervisorEvent] = []
         self._subscribers: list[Subscriber] = []
         self._now = 0.0
-        self.commissions: dict[str, float] = {}
+        self._exec_owner: dict[str, TradeBook] = {}  # exec id -> its trade, for commissions
+        self._unmatched_commissions: dict[str, float] = {}  # reports that beat their execution
         self._handlers: dict[type, Callable[[TradeBook, LegSlot, BrokerEvent], list[Command]]] = {
             OrderSent: self._on_sent,  # type: ignore[dict-item]
             OrderAccepted: self._on_accepted,  # type: ignore[dict-item]
@@ -342,6 +343,9 @@ class Supervisor(Protection, Reconciliation):
                           price=event.price, time=event.time):
             return []
         model = slot.model
+        self._exec_owner[event.exec_id] = book
+        if event.exec_id in self._unmatched_commissions:
+            book.commissions[event.exec_id] = self._unmatched_commissions.pop(event.exec_id)
         if slot.role is Role.ENTRY:
             book.latency.setdefault("first_execution", event.time or self._now)
         if before in ("cancel_requested", "cancelled"):
@@ -432,7 +436,11 @@ class Supervisor(Protection, Reconciliation):
         return []
 
     def _on_commission(self, event: CommissionReported) -> None:
-        self.commissions[event.exec_id] = event.commission
+        book = self._exec_owner.get(event.exec_id)
+        if book is None:
+            self._unmatched_commissions[event.exec_id] = event.commission
+        else:
+            book.commissions[event.exec_id] = event.commission
 
     def _on_connection_lost(self) -> list[Command]:
         for book in self._books.values():

@@ -36,6 +36,7 @@ class TradeSnapshot:
     entry_avg_price: float
     stop_coverage: int
     realized_pnl: float
+    commissions: float
     legs: tuple[LegSnapshot, ...]
     pairs: tuple[tuple[int, str], ...]
     working_orders: tuple[str, ...]
@@ -63,7 +64,8 @@ def snapshot(book: TradeBook) -> TradeSnapshot:
         trade_id=book.trade_id, symbol=book.plan.symbol, side=book.plan.side.value,
         state=str(book.trade.current_state_value), position=book.position, entry_filled=book.entry_filled,
         exit_filled=book.exit_filled, entry_avg_price=book.entry.model.avg_price,
-        stop_coverage=book.stop_coverage(), realized_pnl=book.realized_pnl(), legs=legs,
+        stop_coverage=book.stop_coverage(), realized_pnl=book.realized_pnl(),
+        commissions=round(sum(book.commissions.values()), 6), legs=legs,
         pairs=tuple((level, pair.state) for level, pair in sorted(book.pairs.items())),
         working_orders=tuple(slot.order_ref for slot in book.legs.values() if slot.live),
         latency=tuple(sorted(book.latency.items())),

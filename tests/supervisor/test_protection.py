@@ -219,3 +219,14 @@ def test_latency_stamps_follow_the_order_path() -> None:
     stamps = dict(h.sup.trade("T1").latency)
     assert stamps["trigger"] == 999.0
     assert stamps["intent"] < stamps["ack"]
+
+
+def test_commissions_are_attached_to_their_trade_whichever_arrives_first() -> None:
+    from supervisor.port import CommissionReported
+
+    h = Harness()
+    h.ack(h.submit(plan()))
+    h.feed(CommissionReported(exec_id="c-2", commission=0.35))  # before its execution
+    h.feed(execution("entry", 60, 10.0, "c-1"), CommissionReported(exec_id="c-1", commission=0.30))
+    h.feed(execution("entry", 40, 10.0, "c-2"))
+    assert h.sup.trade("T1").commissions == 0.65

@@ -15,8 +15,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from factories import execution, plan  # noqa: E402
-from harness import Harness  # noqa: E402
+from factories import execution, plan
+from harness import Harness
 
 
 def pct(values: list[float], p: float) -> float:

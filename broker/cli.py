@@ -4,7 +4,8 @@ here and in the adapters, never in `supervisor/` decision modules or `machines/`
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -104,19 +105,23 @@ def _parse_faults(values: Sequence[str]) -> list[Fault]:
               help="when the broker sizes an exit differently from the plan")
 @click.option("--orphan-policy", type=click.Choice(["warn", "cancel"]), default="warn", show_default=True,
               help="when an exit works with no position left")
+@click.option("--journal", "journal_path", type=click.Path(dir_okay=False), default=None,
+              help="append every input and output of the supervisor to this new SQLite journal")
 @click.option("--quiet", is_flag=True, help="print only the summary")
 def run(*, csv_path: str | None, symbol: str, trade_id: str, side: str, level: float, qty: int, entry_type: str,
         entry_price: float, tps: Sequence[str], allocs: Sequence[str], sls: Sequence[str], exit_mode: str,
         confirm: str, watch_after: float, max_bars: int | None, sim_faults: Sequence[str], mismatch_policy: str,
-        orphan_policy: str, quiet: bool) -> None:
+        orphan_policy: str, journal_path: str | None, quiet: bool) -> None:
     """Arm a breakout ladder on the embedded simulated exchange and supervise it through the day.
 
     Exits 0 when the trade ends closed, flat at the broker and in the books, every leg final."""
     from broker.report import format_event, format_summary
     from broker.sim_session import DOCUMENTED_SPLIT, run_breakout
     from strategies.breakout import BreakoutWatcher
+    from supervisor.journal_recorder import JournalRecorder
     from supervisor.plan import EntryType, ExitMode, PlanError, Side, TradePlan, split_quantity
     from supervisor.policy import Policy
+    from supervisor.runner import SupervisorLike
 
     take_profits = _numbers(tps, "--tp", float)
     allocation = tuple(int(q) for q in _numbers(allocs, "--alloc", int)) or None
@@ -134,12 +139,26 @@ def run(*, csv_path: str | None, symbol: str, trade_id: str, side: str, level: f
         field = exc.field.split("[")[0]
         raise click.BadParameter(str(exc), param_hint=_OPTION_OF_FIELD.get(field, field)) from None
     policy = Policy(quantity_mismatch=mismatch_policy, orphan_exits=orphan_policy)
+    if journal_path is not None and Path(journal_path).exists():
+        # a journal holds one process's history: replaying it into a fresh simulated day would mix two
+        raise click.BadParameter(f"{journal_path} exists; give a new file", param_hint="--journal")
+    recorders: list[JournalRecorder] = []
+
+    def journaled(clock: Callable[[], float], policy: Policy) -> SupervisorLike:
+        recorders.append(JournalRecorder.open(journal_path or "", clock, policy))
+        return recorders[-1]
+
     timezone = "America/New_York"
-    result = run_breakout(
-        plan, level, csv=csv_path, faults=faults, policy=policy,
-        confirm="close" if confirm == "close" else "touch", watch_after=watch_after * 60, max_bars=max_bars,
-        on_event=None if quiet else lambda event: click.echo(format_event(event, timezone)),
-    )
+    try:
+        result = run_breakout(
+            plan, level, csv=csv_path, faults=faults, policy=policy,
+            confirm="close" if confirm == "close" else "touch", watch_after=watch_after * 60, max_bars=max_bars,
+            on_event=None if quiet else lambda event: click.echo(format_event(event, timezone)),
+            make_supervisor=journaled if journal_path is not None else None,
+        )
+    finally:
+        for recorder in recorders:
+            recorder.close()
     click.echo(("" if quiet else "\n") + format_summary(result))
     sys.exit(0 if result.ok else 1)
 

@@ -123,15 +123,15 @@ def run_breakout(
     max_bars: int | None = None,
     seed: int = 0,
     on_event: EventCallback | None = None,
-    make_supervisor: SupervisorFactory = _plain_supervisor,
+    make_supervisor: SupervisorFactory | None = None,
 ) -> SessionResult:
     """Replay `bars` (or the CSV at `csv`, default the bundled day) and supervise `plan`, triggered
-    by a breakout of `level`. `make_supervisor(clock, policy)` builds the supervisor (a journal
-    recorder wraps it there)."""
+    by a breakout of `level`. `make_supervisor(clock, policy)` builds the supervisor (default a
+    plain `Supervisor`; the CLI's `--journal` gives a `JournalRecorder` there)."""
     started = time.perf_counter()
     day = list(bars) if bars is not None else load_bars(csv if csv is not None else bundled_day())
     sim = SimBroker(day, config=config, faults=faults, seed=seed, symbol=plan.symbol)
-    supervisor = make_supervisor(sim.now, policy or Policy())
+    supervisor = (make_supervisor or _plain_supervisor)(sim.now, policy or Policy())
     events: list[SupervisorEvent] = []
     supervisor.subscribe(events.append)
     runner = Runner(supervisor, sim, on_event=on_event)

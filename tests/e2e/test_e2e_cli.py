@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
 
 from broker.cli import main
+from supervisor.journal_recorder import JournalRecorder
 
 
 def invoke(*args: str):  # type: ignore[no-untyped-def]
@@ -75,3 +78,20 @@ def test_the_diagram_command_is_still_there() -> None:
     result = CliRunner().invoke(main, ["diagram", "Leg"])
     assert result.exit_code == 0
     assert "stateDiagram" in result.output
+
+
+def test_journal_records_the_run_and_rebuilds_the_closed_trade(tmp_path: Path) -> None:
+    path = tmp_path / "run.sqlite"
+    result = invoke("--quiet", "--journal", str(path))
+    assert result.exit_code == 0, result.output
+    restored = JournalRecorder.open(path, lambda: 0.0)
+    try:
+        kinds = {record.kind for record in restored.journal.records()}
+        assert {"broker_event", "supervisor_event", "command"} <= kinds
+        trade = restored.trade("breakout")
+        assert (trade.state, trade.position, trade.exit_filled) == ("closed", 0, 100)
+    finally:
+        restored.close()
+    again = invoke("--quiet", "--journal", str(path))  # one journal, one history: never appended to
+    assert again.exit_code == 2
+    assert "--journal" in again.output

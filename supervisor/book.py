@@ -125,6 +125,8 @@ class TradeBook:
     emergency_seq: int = 0
     latency: dict[str, float] = attrs.field(factory=dict)
     commissions: dict[str, float] = attrs.field(factory=dict)  # exec id -> commission
+    spare_legs: dict[str, AnyLeg] = attrs.field(factory=dict)  # built at arm, used when placed
+    spare_pairs: dict[int, OcaPair] = attrs.field(factory=dict)
 
     @classmethod
     def arm(cls, plan: TradePlan, entry_command: PlaceOrder) -> TradeBook:
@@ -134,7 +136,39 @@ class TradeBook:
         )
         entry = LegSlot("entry", Role.ENTRY, EntryLeg(entry_model), entry_command)
         trade = Trade(TradeModel(trade_id=plan.trade_id, entry=entry_model))
-        return cls(plan=plan, trade=trade, entry=entry, legs={"entry": entry})
+        book = cls(plan=plan, trade=trade, entry=entry, legs={"entry": entry})
+        if not plan.attached:
+            book._prebuild()
+        return book
+
+    def _prebuild(self) -> None:
+        """Build the exit machines now, at arm time: a machine costs hundreds of microseconds,
+        and the path from the entry's fill to its protection should not pay for it."""
+        plan = self.plan
+        self.spare_legs["pstop1"] = StopLeg(LegModel(leg="pstop1", intended_qty=plan.quantity,
+                                                     stop_price=plan.protective_stop))
+        for level, qty in enumerate(plan.split(plan.quantity), start=1):
+            if qty == 0:
+                continue
+            tp = Leg(LegModel(leg=f"tp{level}", intended_qty=qty, limit_price=plan.take_profits[level - 1]))
+            sl = StopLeg(LegModel(leg=f"sl{level}", intended_qty=qty, stop_price=plan.stop_for(level)))
+            self.spare_legs[f"tp{level}"] = tp
+            self.spare_legs[f"sl{level}"] = sl
+            self.spare_pairs[level] = OcaPair(PairModel(f"pair{level}", tp.model, sl.model))
+
+    def leg_machine(self, role: Role, name: str, command: PlaceOrder) -> Leg | StopLeg:
+        """The machine for a new exit leg: the one built at arm time if there is one."""
+        machine = self.spare_legs.pop(name, None)
+        if isinstance(machine, (Leg, StopLeg)) and machine.current_state_value == "pending":
+            model: LegModel = machine.model
+            model.intended_qty = command.quantity
+            model.limit_price = command.limit_price
+            model.stop_price = command.stop_price
+            model.order_ref = command.order_ref
+            return machine
+        model = LegModel(leg=name, intended_qty=command.quantity, limit_price=command.limit_price,
+                         stop_price=command.stop_price, order_ref=command.order_ref)
+        return StopLeg(model) if role is Role.STOP else Leg(model)
 
     # -- membership --------------------------------------------------------------------------
     def add_exit(self, slot: LegSlot) -> None:
@@ -142,7 +176,10 @@ class TradeBook:
         self.trade_model.exit_legs.append(slot.model)
 
     def add_pair(self, level: int, tp: LegSlot, sl: LegSlot, oca_group: str) -> PairSlot:
-        pair = PairSlot(level, tp, sl, OcaPair(PairModel(f"pair{level}", tp.model, sl.model)), oca_group)
+        machine = self.spare_pairs.pop(level, None)
+        if machine is None or machine.model.tp is not tp.model or machine.model.sl is not sl.model:
+            machine = OcaPair(PairModel(f"pair{level}", tp.model, sl.model))
+        pair = PairSlot(level, tp, sl, machine, oca_group)
         self.pairs[level] = pair
         return pair
 

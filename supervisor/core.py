@@ -357,7 +357,7 @@ class Supervisor(Protection, Reconciliation):
         if slot.state == "filled" and before != "filled":
             self._emit(ev.LegFilled(trade_id=book.trade_id, leg=slot.name, exec_id=event.exec_id,
                                     filled_qty=model.filled_qty, avg_price=model.avg_price))
-        else:
+        elif slot.state != "filled":
             self._emit(ev.LegPartiallyFilled(trade_id=book.trade_id, leg=slot.name, exec_id=event.exec_id,
                                              qty=event.qty, price=event.price, filled_qty=model.filled_qty,
                                              order_qty=model.order_qty))

@@ -52,11 +52,14 @@ class Protection:
         return commands
 
     # -- building exits ------------------------------------------------------------------------
-    def _new_slot(self, role: Role, name: str, command: PlaceOrder, *,
+    def _new_slot(self, role: Role, name: str, command: PlaceOrder, *, book: TradeBook | None = None,
                   level: int | None = None, attached: bool = False) -> LegSlot:
-        model = LegModel(leg=name, intended_qty=command.quantity, limit_price=command.limit_price,
-                         stop_price=command.stop_price, order_ref=command.order_ref)
-        machine = StopLeg(model) if role is Role.STOP else Leg(model)
+        if book is not None:
+            machine = book.leg_machine(role, name, command)
+        else:
+            model = LegModel(leg=name, intended_qty=command.quantity, limit_price=command.limit_price,
+                             stop_price=command.stop_price, order_ref=command.order_ref)
+            machine = StopLeg(model) if role is Role.STOP else Leg(model)
         return LegSlot(name, role, machine, command, level=level, attached=attached)
 
     def _place_exit(self, book: TradeBook, slot: LegSlot) -> list[Command]:
@@ -88,8 +91,9 @@ class Protection:
         tp_cmd = take_profit_order(plan, f"tp{level}{suffix}", qty, plan.take_profits[level - 1], oca_group=oca,
                                    parent_ref=parent)
         sl_cmd = stop_order(plan, f"sl{level}{suffix}", qty, plan.stop_for(level), oca_group=oca, parent_ref=parent)
-        tp = self._new_slot(Role.TAKE_PROFIT, f"tp{level}{suffix}", tp_cmd, level=level, attached=attached)
-        sl = self._new_slot(Role.STOP, f"sl{level}{suffix}", sl_cmd, level=level, attached=attached)
+        tp = self._new_slot(Role.TAKE_PROFIT, f"tp{level}{suffix}", tp_cmd, book=book, level=level,
+                            attached=attached)
+        sl = self._new_slot(Role.STOP, f"sl{level}{suffix}", sl_cmd, book=book, level=level, attached=attached)
         return tp, sl, oca
 
     def prepare_attached(self, book: TradeBook) -> None:
@@ -146,7 +150,7 @@ class Protection:
                 book.pstop_seq += 1
                 name = f"pstop{book.pstop_seq}"
                 cmd = stop_order(book.plan, name, position, book.plan.protective_stop, oca_group=None)
-                book.pstop = self._new_slot(Role.STOP, name, cmd)
+                book.pstop = self._new_slot(Role.STOP, name, cmd, book=book)
                 return self._place_exit(book, book.pstop)
             if pstop.state in ("working", "partially_filled") and pstop.model.remaining_qty != position:
                 return self.request_modify(book, pstop, qty=pstop.model.filled_qty + position)

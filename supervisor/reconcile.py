@@ -55,7 +55,7 @@ class Reconciliation:
         def _fire(self, book: TradeBook, machine: StateMachine, event: str, **kwargs: Any) -> bool: ...
         def _register(self, book: TradeBook, slot: LegSlot) -> None: ...
         def _leg_ended(self, book: TradeBook, slot: LegSlot) -> None: ...
-        def _new_slot(self, role: Role, name: str, command: PlaceOrder, *,
+        def _new_slot(self, role: Role, name: str, command: PlaceOrder, *, book: TradeBook | None = None,
                       level: int | None = None, attached: bool = False) -> LegSlot: ...
         def _after(self, book: TradeBook) -> list[Command]: ...
         def handle(self, event: BrokerEvent) -> list[Command]: ...
@@ -154,8 +154,11 @@ class Reconciliation:
         else:
             self._fire(book, slot.machine, "confirm_cancel")
         self._leg_ended(book, slot)
+        if slot.state == "filled":  # its executions completed it: nothing vanished
+            self._emit(ev.LegFilled(trade_id=book.trade_id, leg=slot.name, exec_id="",
+                                    filled_qty=slot.model.filled_qty, avg_price=slot.model.avg_price))
         if slot.state != "cancelled":
-            return 0, []  # its executions completed it: nothing vanished
+            return 0, []
         self._emit(ev.LegCancelled(trade_id=book.trade_id, leg=slot.name, order_ref=slot.order_ref,
                                    filled_qty=slot.model.filled_qty, reason="not at the broker"))
         return 1, []

@@ -54,15 +54,3 @@ class EntryLeg(LegBehaviour, StateMachine):
 
     def __init__(self, model: LegModel) -> None:
         super().__init__(model)
-
-    # A resize below the quantity already filled would leave filled_qty past the order quantity
-    # (IB refuses such a modify); an execution can also land while the modify is in flight, so
-    # the acknowledgement is checked again. Refused loudly, before any transition.
-    def before_request_replace(self, qty: int | None = None) -> None:
-        if qty is not None and qty < max(self.model.filled_qty, 1):
-            raise ValueError(f"{self.model.leg}: qty={qty!r} is below the {self.model.filled_qty} already filled")
-
-    def before_replace_ack(self) -> None:
-        qty = (self.model.pending_replace or {}).get("qty")
-        if qty is not None and qty < self.model.filled_qty:
-            raise ValueError(f"{self.model.leg}: acknowledged qty={qty!r} is below the {self.model.filled_qty} filled")

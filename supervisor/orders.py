@@ -39,35 +39,32 @@ def entry_order(plan: TradePlan) -> PlaceOrder:
 def take_profit_order(
     plan: TradePlan, leg: str, qty: int, price: float, *, oca_group: str | None, parent_ref: str | None = None
 ) -> PlaceOrder:
-    return PlaceOrder(
-        order_ref=order_ref(plan.trade_id, leg),
-        symbol=plan.symbol,
-        action=plan.side.exit_action,
-        order_type=OrderType.LIMIT,
-        quantity=qty,
-        limit_price=price,
-        tif=plan.tif,
-        outside_rth=plan.outside_rth,
-        oca_group=oca_group,
-        oca_type=OCA_REDUCE if oca_group else 0,
-        parent_ref=parent_ref,
-        account=plan.account,
-    )
+    return _exit_order(plan, leg, qty, OrderType.LIMIT, oca_group=oca_group, parent_ref=parent_ref,
+                       limit_price=price, outside_rth=plan.outside_rth)
 
 
 def stop_order(
     plan: TradePlan, leg: str, qty: int, price: float, *, oca_group: str | None, parent_ref: str | None = None
 ) -> PlaceOrder:
+    # a stop must work outside regular hours too: a gap at the open is when it matters
+    return _exit_order(plan, leg, qty, OrderType.STOP, oca_group=oca_group, parent_ref=parent_ref,
+                       stop_price=price, outside_rth=True)
+
+
+def _exit_order(
+    plan: TradePlan, leg: str, qty: int, order_type: OrderType, *, oca_group: str | None, parent_ref: str | None,
+    outside_rth: bool, limit_price: float | None = None, stop_price: float | None = None,
+) -> PlaceOrder:
     return PlaceOrder(
         order_ref=order_ref(plan.trade_id, leg),
         symbol=plan.symbol,
         action=plan.side.exit_action,
-        order_type=OrderType.STOP,
+        order_type=order_type,
         quantity=qty,
-        stop_price=price,
-        # a stop must work outside regular hours too: a gap at the open is when it matters
+        limit_price=limit_price,
+        stop_price=stop_price,
         tif=plan.tif,
-        outside_rth=True,
+        outside_rth=outside_rth,
         oca_group=oca_group,
         oca_type=OCA_REDUCE if oca_group else 0,
         parent_ref=parent_ref,

@@ -123,6 +123,7 @@ class TradeBook:
     orphan_since: float | None = None
     closed_reported: bool = False
     emergency_seq: int = 0
+    repaired_levels: set[int] = attrs.field(factory=set)  # pairs given an emergency stop + target
     latency: dict[str, float] = attrs.field(factory=dict)
     commissions: dict[str, float] = attrs.field(factory=dict)  # exec id -> commission
     spare_legs: dict[str, AnyLeg] = attrs.field(factory=dict)  # built at arm, used when placed

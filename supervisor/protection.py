@@ -256,20 +256,37 @@ class Protection:
                for pair in book.pairs.values()):
             return commands
         uncovered = position - book.stop_coverage()
+        # a pair whose stop died and whose take-profit we cancelled gets both back: the emergency
+        # stop and a fresh take-profit at the level's price, in a new OCA group of their own
+        for level, pair in book.pairs.items():
+            if uncovered <= 0:
+                break
+            if (pair.sl.terminal and pair.tp.state == "cancelled" and level not in book.repaired_levels
+                    and pair.machine.model.remaining_qty > 0):
+                book.repaired_levels.add(level)
+                qty = min(pair.machine.model.remaining_qty, uncovered)
+                price = pair.sl.model.stop_price or book.plan.protective_stop
+                placed = self._emergency_stop(book, qty, price, with_target=book.plan.take_profits[level - 1])
+                uncovered -= qty if placed else 0
+                commands += placed
         if uncovered > 0:
-            commands += self._emergency_stop(book, uncovered)
+            commands += self._emergency_stop(book, uncovered, book.plan.protective_stop)
         return commands
 
-    def _emergency_stop(self, book: TradeBook, qty: int) -> list[Command]:
+    def _emergency_stop(self, book: TradeBook, qty: int, price: float, *,
+                        with_target: float | None = None) -> list[Command]:
         book.emergency_seq += 1
         name = f"estop{book.emergency_seq}"
-        price = book.plan.protective_stop
-        cmd = stop_order(book.plan, name, qty, price, oca_group=None)
-        slot = self._new_slot(Role.STOP, name, cmd, level=None)
-        placed = self._place_exit(book, slot)
-        if placed:
-            self._emit(ev.EmergencyStopPlaced(trade_id=book.trade_id, leg=name, order_ref=cmd.order_ref,
-                                              quantity=qty, stop_price=price))
+        oca = f"{book.trade_id}:ocaE{book.emergency_seq}" if with_target is not None else None
+        cmd = stop_order(book.plan, name, qty, price, oca_group=oca)
+        placed = self._place_exit(book, self._new_slot(Role.STOP, name, cmd))
+        if not placed:
+            return []
+        self._emit(ev.EmergencyStopPlaced(trade_id=book.trade_id, leg=name, order_ref=cmd.order_ref,
+                                          quantity=qty, stop_price=price))
+        if with_target is not None:
+            target = take_profit_order(book.plan, f"etp{book.emergency_seq}", qty, with_target, oca_group=oca)
+            placed += self._place_exit(book, self._new_slot(Role.TAKE_PROFIT, f"etp{book.emergency_seq}", target))
         return placed
 
     def _enforce_reduce_only(self, book: TradeBook) -> list[Command]:

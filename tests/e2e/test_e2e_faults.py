@@ -13,6 +13,7 @@ from supervisor.events import (
     EmergencyStopPlaced,
     ExecutionCorrected,
     InvalidTransition,
+    InvariantViolated,
     LateFill,
     LegRejected,
     OrderIntended,
@@ -106,9 +107,14 @@ def test_a_late_fill_after_a_cancel_is_applied_and_the_position_stays_right() ->
     trade = result.trade
     assert trade.leg("pstop1").filled_qty == 90
     assert trade.entry_filled == 100
-    assert trade.exit_filled == 90
-    assert trade.position == result.sim_position == 10
-    assert trade.stop_coverage == trade.position  # what is left is under a stop
+    # the ladder placed for 100 exceeded the 10 left: it was taken down (reduce-only), and the
+    # 10 went under an emergency stop with the first level's target beside it, which filled
+    assert "reduce_only" in [v.invariant for v in named(result, InvariantViolated)]
+    [stop] = named(result, EmergencyStopPlaced)
+    assert stop.quantity == 10
+    assert (trade.leg("etp1").filled_qty, trade.leg("etp1").limit_price) == (10, 101.2)
+    assert trade.exit_filled == 100
+    assert trade.position == result.sim_position == 0
     assert_books_balance(result)
 
 
@@ -141,8 +147,13 @@ def test_a_rejected_stop_is_a_coverage_gap_and_protection_is_restored() -> None:
     assert [(s.quantity, s.stop_price) for s in stops] == [(40, 99.95)]
     assert stops[0].time >= gaps[0].time
     trade = result.trade
-    assert trade.stop_coverage == trade.position == result.sim_position  # every held share under a stop
-    assert trade.leg(stops[0].leg).state == "working"
+    # TP1 worked the uncovered 40 without a stop: it was cancelled, then the 40 went under the
+    # emergency stop with TP1's target beside it (one OCA group); the target filled later
+    assert trade.leg("tp1").state == "cancelled"
+    assert (trade.leg("etp1").filled_qty, trade.leg("etp1").limit_price) == (40, 101.2)
+    assert trade.leg(stops[0].leg).state == "cancelled"  # by its OCA sibling's fill
+    assert trade.position == result.sim_position == 0
+    assert result.ok
     assert_books_balance(result)
 
 

@@ -152,7 +152,9 @@ def test_unsolicited_cancel_of_a_partially_filled_order() -> None:
     cmds = h.feed(cancelled("tp2"))
     [stop] = h.of_type(ev.EmergencyStopPlaced)
     assert (stop.quantity, stop.stop_price) == (20, 9.0)
-    assert [(c.order_ref, c.quantity, c.oca_group) for c in cmds] == [("T1:estop1", 20, None)]
+    # the stop, and the level's target back beside it in an OCA group of their own
+    assert [(c.order_ref, c.quantity, c.oca_group, c.limit_price or c.stop_price) for c in cmds] == [
+        ("T1:estop1", 20, "T1:ocaE1", 9.0), ("T1:etp1", 20, "T1:ocaE1", 12.0)]
 
 
 def test_execution_correction_replaces_the_earlier_report() -> None:

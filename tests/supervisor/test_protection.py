@@ -102,7 +102,8 @@ def test_coverage_gap_after_the_grace_period_places_an_emergency_stop() -> None:
     assert h.tick(1.5) == [CancelOrder(order_ref="T1:tp1", order_id=2)]  # the orphaned TP goes first
     assert h.sup.trade("T1").state == "unprotected"
     cmds = h.feed(cancelled("tp1"))
-    assert [(c.order_ref, c.quantity, c.oca_group) for c in cmds] == [("T1:estop1", 100, None)]
+    assert [(c.order_ref, c.quantity, c.oca_group) for c in cmds] == [
+        ("T1:estop1", 100, "T1:ocaE1"), ("T1:etp1", 100, "T1:ocaE1")]
     h.ack(cmds)
     assert h.sup.trade("T1").state == "protected"
 

@@ -142,7 +142,9 @@ def test_a_coverage_gap_found_by_reconciliation_is_repaired_without_waiting() ->
     ladder(h, tps=(11.0,))
     truth = BrokerTruth(open_orders=(), positions=(Position(symbol="ABC", quantity=100),))
     commands = h.sup.reconcile(truth)  # both exits are gone at the broker
-    assert [(c.order_ref, c.quantity) for c in commands if isinstance(c, PlaceOrder)] == [("T1:estop1", 100)]
+    # the stop first, with the level's target beside it in a new OCA group
+    assert [(c.order_ref, c.quantity) for c in commands if isinstance(c, PlaceOrder)] == [
+        ("T1:estop1", 100), ("T1:etp1", 100)]
     assert len(h.of_type(ev.CoverageGap)) == 1
 
 

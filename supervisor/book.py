@@ -130,7 +130,7 @@ class TradeBook:
     spare_pairs: dict[int, OcaPair] = attrs.field(factory=dict)
 
     @classmethod
-    def arm(cls, plan: TradePlan, entry_command: PlaceOrder) -> TradeBook:
+    def arm(cls, plan: TradePlan, entry_command: PlaceOrder, *, prebuild: bool = True) -> TradeBook:
         entry_model = LegModel(
             leg="entry", intended_qty=plan.quantity, limit_price=entry_command.limit_price,
             order_ref=entry_command.order_ref,
@@ -138,7 +138,7 @@ class TradeBook:
         entry = LegSlot("entry", Role.ENTRY, EntryLeg(entry_model), entry_command)
         trade = Trade(TradeModel(trade_id=plan.trade_id, entry=entry_model))
         book = cls(plan=plan, trade=trade, entry=entry, legs={"entry": entry})
-        if not plan.attached:
+        if prebuild and not plan.attached:
             book._prebuild()
         return book
 

@@ -82,6 +82,8 @@ class Supervisor(Protection, Reconciliation):
         self._clock = clock
         self.policy = policy or Policy()
         self._books: dict[str, TradeBook] = {}
+        self._active: dict[str, TradeBook] = {}  # books not finished: the ones time can still move
+        self.prebuild = True  # build exit machines at arm time (off while replaying a journal)
         self._by_ref: dict[str, tuple[TradeBook, LegSlot]] = {}
         self._ref_by_id: dict[int, str] = {}
         self._events: list[ev.SupervisorEvent] = []
@@ -108,6 +110,7 @@ class Supervisor(Protection, Reconciliation):
         with broker truth afterwards: what happened while the process was down is not in here."""
         replay = ReplayClock(clock)
         supervisor = cls(replay, policy)
+        supervisor.prebuild = False  # nothing is latency-bound while replaying
         for record in records:
             if record.kind not in ("broker_event", "meta"):
                 continue
@@ -119,6 +122,7 @@ class Supervisor(Protection, Reconciliation):
             replay.replaying = record.wall
             apply(supervisor, value)
         replay.replaying = None
+        supervisor.prebuild = True
         supervisor.drain_events()
         return supervisor
 
@@ -128,8 +132,9 @@ class Supervisor(Protection, Reconciliation):
         self._now = self._clock()
         if plan.trade_id in self._books:
             return []
-        book = TradeBook.arm(plan, entry_order(plan))
+        book = TradeBook.arm(plan, entry_order(plan), prebuild=self.prebuild)
         self._books[plan.trade_id] = book
+        self._active[plan.trade_id] = book
         self._register(book, book.entry)
         self._emit(ev.TradeArmed(trade_id=plan.trade_id, symbol=plan.symbol, quantity=plan.quantity))
         if plan.attached:
@@ -188,7 +193,10 @@ class Supervisor(Protection, Reconciliation):
         book, slot = routed
         self._settle(book)
         commands = self._handlers[type(event)](book, slot, event)
-        return commands + self._after(book) + self._sweep(exclude=book)
+        commands += self._after(book)
+        if not book.finished:
+            self._active[book.trade_id] = book  # a late fill can reopen a closed trade
+        return commands + self._sweep(exclude=book)
 
     def tick(self) -> list[Command]:
         """Time passed: deadlines, grace periods. Call it on a timer when no event arrives."""
@@ -286,8 +294,10 @@ class Supervisor(Protection, Reconciliation):
 
     def _sweep(self, exclude: TradeBook | None = None) -> list[Command]:
         commands: list[Command] = []
-        for book in self._books.values():
-            if book is not exclude and not book.finished:
+        for book in list(self._active.values()):
+            if book.finished:
+                del self._active[book.trade_id]
+            elif book is not exclude:
                 self._settle(book)
                 commands += self._after(book)
         return commands

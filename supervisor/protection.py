@@ -291,7 +291,7 @@ class Protection:
 
     def _enforce_reduce_only(self, book: TradeBook) -> list[Command]:
         """Working exits above the position (a late fill, a sibling the broker did not reduce):
-        shrink them, last level first, so no exit can open a position the other way."""
+        shrink them, so no exit can open a position the other way."""
         if book.attached_mode and not book.entry_done:
             return []
         position = max(book.position, 0)
@@ -308,7 +308,12 @@ class Protection:
         for slot in book.exits():
             if slot.live and slot.state != "cancel_requested" and slot.exposure > 0:
                 groups.setdefault(slot.command.oca_group or slot.order_ref, []).append(slot)
-        for members in reversed(list(groups.values())):
+        # targets with no stop beside them go first (protection is kept longest), then the
+        # last levels
+        ordered = list(groups.values())
+        ordered.reverse()
+        ordered.sort(key=lambda members: any(m.role is Role.STOP for m in members))  # stable
+        for members in ordered:
             if excess <= 0:
                 break
             size = max(m.exposure for m in members)

@@ -58,6 +58,7 @@ class Reconciliation:
         def _new_slot(self, role: Role, name: str, command: PlaceOrder, *, book: TradeBook | None = None,
                       level: int | None = None, attached: bool = False) -> LegSlot: ...
         def _after(self, book: TradeBook) -> list[Command]: ...
+        def _settle(self, book: TradeBook) -> None: ...
         def handle(self, event: BrokerEvent) -> list[Command]: ...
         def request_cancel(self, book: TradeBook, slot: LegSlot) -> list[Command]: ...
 
@@ -68,27 +69,49 @@ class Reconciliation:
                   "coverage_gaps": 0, "position_mismatches": 0}
         open_by_ref = {order.order_ref: order for order in truth.open_orders if order.order_ref}
         open_by_id = {order.order_id: order for order in truth.open_orders if order.order_id is not None}
+        executed_refs = {execution.order_ref for execution in truth.executions}
+        at_broker = set(open_by_ref) | executed_refs
 
+        def broker_order(slot: LegSlot) -> OpenOrder | None:
+            order = open_by_ref.get(slot.order_ref)
+            if order is None and slot.model.order_id is not None:
+                order = open_by_id.get(slot.model.order_id)
+            return order
+
+        # an entry the broker knows although our record of its trigger was lost (a crash
+        # between the send and the journal flush): it was triggered
+        for book in self._books.values():
+            if book.entry.state in ("armed", "triggered") and book.entry.order_ref in at_broker:
+                self._settle_lost_trigger(book)
+        # Rounds: an execution we missed can place intents (a ladder after the entry's fill)
+        # that the broker already holds too; they are matched in the next round, not re-sent.
+        for _ in range(4):
+            legs_before = len(self._by_ref)
+            for book in list(self._books.values()):
+                for slot in list(book.legs.values()):
+                    order = broker_order(slot)
+                    if order is not None:
+                        commands += self._still_working(book, slot, order)
+                    elif slot.state == "pending" and slot.order_ref in executed_refs:
+                        commands += self.handle(OrderSent(order_ref=slot.order_ref, order_id=None, time=self._now))
+            for execution in sorted(truth.executions, key=lambda e: e.time):
+                found = self._find(execution.order_ref, execution.order_id)
+                if found is not None and found[1].model.book.classify(execution.exec_id) in (
+                        ExecKind.NEW, ExecKind.CORRECTION):
+                    counts["missed_executions"] += 1
+                    commands += self.handle(execution)
+            if len(self._by_ref) == legs_before:
+                break
+        # what the broker already holds is not sent again
+        commands = [c for c in commands if not (isinstance(c, PlaceOrder) and c.order_ref in at_broker)]
         for unmatched in truth.open_orders:
             if self._find(unmatched.order_ref, unmatched.order_id) is None:
                 adopted = self._adopt(unmatched)
                 counts["adopted" if adopted else "foreign"] += 1
-        for execution in sorted(truth.executions, key=lambda e: e.time):
-            found = self._find(execution.order_ref, execution.order_id)
-            if found is None:
-                continue
-            kind = found[1].model.book.classify(execution.exec_id)
-            if kind in (ExecKind.NEW, ExecKind.CORRECTION):
-                counts["missed_executions"] += 1
-                commands += self.handle(execution)
+        intended_now = {c.order_ref for c in commands if isinstance(c, PlaceOrder)}
         for book in list(self._books.values()):
             for slot in list(book.legs.values()):
-                order = open_by_ref.get(slot.order_ref)
-                if order is None and slot.model.order_id is not None:
-                    order = open_by_id.get(slot.model.order_id)
-                if order is not None:
-                    commands += self._still_working(book, slot, order)
-                elif slot.live:
+                if slot.live and slot.order_ref not in intended_now and broker_order(slot) is None:
                     vanished, resent = self._not_at_broker(book, slot)
                     counts["vanished"] += vanished
                     commands += resent
@@ -163,6 +186,12 @@ class Reconciliation:
                                    filled_qty=slot.model.filled_qty, reason="not at the broker"))
         return 1, []
 
+    def _settle_lost_trigger(self, book: TradeBook) -> None:
+        if book.entry.state == "armed":
+            self._fire(book, book.entry.machine, "trigger")
+        book.trigger_settled = False
+        self._settle(book)
+
     def _adopt(self, order: OpenOrder) -> bool:
         parsed = split_ref(order.order_ref)
         book = self._books.get(parsed[0]) if parsed else None
@@ -170,7 +199,7 @@ class Reconciliation:
             self._emit(ev.ForeignOrderSeen(trade_id="", order_ref=order.order_ref, order_id=order.order_id))
             return False
         leg = parsed[1]
-        role = Role.TAKE_PROFIT if leg.startswith("tp") else Role.STOP
+        role = Role.TAKE_PROFIT if leg.startswith(("tp", "etp")) else Role.STOP
         digits = "".join(ch for ch in leg.split("~")[0] if ch.isdigit())
         level = int(digits) if digits and leg.startswith(("tp", "sl")) else None
         command = PlaceOrder(
@@ -182,7 +211,16 @@ class Reconciliation:
         slot = self._new_slot(role, leg, command, level=level)
         book.add_exit(slot)
         self._register(book, slot)
-        book.exits_placed = True
+        # only ladder legs mean the ladder is out; an adopted protective or emergency stop
+        # takes its place in the sequence, so the next one gets a new name
+        number = int(digits) if digits else 0
+        if leg.startswith("pstop"):
+            book.pstop = slot
+            book.pstop_seq = max(book.pstop_seq, number)
+        elif leg.startswith("estop"):
+            book.emergency_seq = max(book.emergency_seq, number)
+        else:
+            book.exits_placed = True
         self._fire(book, slot.machine, "transmit", order_id=order.order_id)
         self._fire(book, slot.machine, "accept", broker_qty=order.quantity, order_id=order.order_id)
         if order.order_id is not None:

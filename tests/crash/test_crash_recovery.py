@@ -59,37 +59,15 @@ NAMED: list[tuple[SimConfig | None, KillPoint]] = [
     (PARTIAL, KillPoint("partial-pstop-resize-sent", on_execute("ModifyOrder", ":pstop1"))),
     (PARTIAL, KillPoint("partial-pstop-cancel-sent", on_execute("CancelOrder", ":pstop1"))),
     (PARTIAL, KillPoint("partial-tp1-second-fill", on_delivered("ExecutionReported", ":tp1", nth=2))),
+    # crash windows between an order reaching the broker and the journal's flush: the restarted
+    # supervisor learns of them from broker truth only (each once exposed a reconcile bug)
+    (None, KillPoint("entry-sent-unflushed", on_execute("PlaceOrder", ":entry"))),
+    (None, KillPoint("entry-sent-dead-4-steps", on_execute("PlaceOrder", ":entry"), dead_steps=4)),
+    (None, KillPoint("entry-acked", on_delivered("OrderAccepted", ":entry"))),
+    (None, KillPoint("entry-fill-delivered", on_delivered("ExecutionReported", ":entry"))),
+    (None, KillPoint("tp1-sl1-sent", on_execute("PlaceOrder", ":sl1"))),
+    (PARTIAL, KillPoint("partial-pstop-sent", on_execute("PlaceOrder", ":pstop1"))),
 ]
-
-# Kill points that expose supervisor bugs (reported with their reproduction, not fixed here:
-# supervisor/reconcile.py and protection.py were being edited by others at the time). Each one
-# is a real crash window; put it back in NAMED once its bug is fixed.
-EXCLUDED: dict[str, tuple[SimConfig | None, KillPoint, str]] = {
-    # The trigger's records (Trigger call, entry PlaceOrder) die in the journal buffer; the
-    # restarted supervisor has the entry `armed` while the exchange works (or filled) it:
-    # reconcile refuses its execution (InvalidTransition: a LOST execution) and the watcher
-    # fires again, sending the entry a second time (IB would take a second 100-share entry).
-    "entry-sent-unflushed": (None, KillPoint("entry-sent-unflushed", on_execute("PlaceOrder", ":entry")),
-                             "lost entry execution + entry sent twice"),
-    "entry-sent-dead-4-steps": (None, KillPoint("entry-sent-dead-4-steps", on_execute("PlaceOrder", ":entry"),
-                                                dead_steps=4), "same, the entry fills while nobody listens"),
-    "entry-acked": (None, KillPoint("entry-acked", on_delivered("OrderAccepted", ":entry")), "same window"),
-    # The entry fill is learnt from reconcile: handle(execution) places the ladder, then the
-    # legs pass of reconcile finds those new pending legs "not at the broker" and re-sends every
-    # one of them: each exit PlaceOrder is returned twice (IB: 200 shares of exits for 100).
-    "entry-fill-delivered": (None, KillPoint("entry-fill-delivered", on_delivered("ExecutionReported", ":entry")),
-                             "every exit of the ladder sent twice"),
-    # tp1/sl1 reached the exchange, tp2..sl3 did not; reconcile adopts tp1/sl1 (setting
-    # exits_placed) before the entry fill is applied, so levels 2 and 3 are never placed: 60
-    # shares end with an emergency stop and no take-profit (reported, never closed).
-    "tp1-sl1-sent": (None, KillPoint("tp1-sl1-sent", on_execute("PlaceOrder", ":sl1")),
-                     "partial ladder adopted, levels 2-3 never placed"),
-    # The protective stop reached the exchange unjournaled; adopting it sets exits_placed, so
-    # the ladder is never placed: 100 shares held under emergency stops only, never closed.
-    "partial-pstop-sent": (PARTIAL, KillPoint("partial-pstop-sent", on_execute("PlaceOrder", ":pstop1")),
-                           "adopted protective stop freezes the ladder"),
-}
-
 
 @attrs.frozen
 class Baseline:
@@ -128,13 +106,11 @@ def test_the_uninterrupted_lockstep_run_is_the_in_process_session(
 
 
 def _random_points(baselines: dict[SimConfig | None, Baseline], count: int, seed: int) -> list[KillPoint]:
-    """Seeded random messages of the trade's life: executes, polls that delivered events, and
-    step ends; from the exits' acknowledgement to the close (the trigger and the entry fill
-    steps are the EXCLUDED windows above)."""
+    """Seeded random messages of the trade's whole life: executes, polls that delivered events,
+    and step ends, from the trigger to the close."""
     trace = baselines[None].trace
     rng = random.Random(seed)
-    last_exit_sent = [i for i, op, _ in trace if op == "execute"][6]  # the entry, then 6 exits
-    candidates = [i for i, _, interesting in trace if interesting and i > last_exit_sent + 1]
+    candidates = [i for i, _, interesting in trace if interesting]
     return [KillPoint(f"random-message-{i}", at_index(i), dead_steps=rng.choice((0, 0, 2, 6)))
             for i in sorted(rng.sample(candidates, count))]
 

@@ -89,7 +89,7 @@ def test_a_stalled_intent_the_broker_has_is_acknowledged_from_its_truth() -> Non
     assert [r.stage for r in h.of_type(ev.SubmissionResolved)] == ["send"]
 
 
-def test_our_orders_the_journal_lacks_are_adopted_and_foreign_orders_left_alone() -> None:
+def test_exits_the_journal_lacks_are_rederived_from_missed_executions_and_matched_not_resent() -> None:
     """A crash between the ladder's send and the journal flush: the broker has exits we lack."""
     h = Harness()
     h.ack(h.submit(plan(tps=(11.0,))))  # the entry is working; its fill and the exits were lost
@@ -106,10 +106,27 @@ def test_our_orders_the_journal_lacks_are_adopted_and_foreign_orders_left_alone(
     trade = h.sup.trade("T1")
     assert (trade.position, trade.stop_coverage, trade.state) == (100, 100, "protected")
     assert dict(trade.pairs) == {1: "armed"}
-    assert [(a.leg, a.order_id) for a in h.of_type(ev.OrderAdopted)] == [("tp1", 77), ("sl1", 78)]
+    # the missed fill re-derives the same ladder (same orderRefs), which the broker already holds
+    assert (trade.leg("tp1").order_id, trade.leg("sl1").order_id) == (77, 78)
+    assert h.of_type(ev.OrderAdopted) == []
     assert [f.order_ref for f in h.of_type(ev.ForeignOrderSeen)] == ["manual-123"]
     [done] = h.of_type(ev.ReconciliationCompleted)
-    assert (done.adopted, done.foreign, done.missed_executions) == (2, 1, 1)
+    assert (done.adopted, done.foreign, done.missed_executions) == (0, 1, 1)
+
+
+def test_our_order_that_replay_cannot_derive_is_adopted() -> None:
+    h = Harness()
+    ladder(h, tps=(11.0,))
+    h.feed(execution("tp1", 40, 11.0))
+    ours = OpenOrder(order_ref="T1:estop3", order_id=90, symbol="ABC", action=Action.SELL,
+                     order_type=OrderType.STOP, quantity=60, stop_price=9.0)
+    truth = BrokerTruth(open_orders=(open_order(h, "tp1", qty=100, filled=40), ours),
+                        positions=(Position(symbol="ABC", quantity=60),))
+    h.sup.reconcile(truth)
+    assert [(a.leg, a.order_id) for a in h.of_type(ev.OrderAdopted)] == [("estop3", 90)]
+    trade = h.sup.trade("T1")
+    assert trade.leg("estop3").state == "working"
+    assert trade.stop_coverage == 60  # the adopted stop; sl1 was not at the broker any more
 
 
 def test_an_adopted_exit_beyond_the_position_is_shrunk() -> None:

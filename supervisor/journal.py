@@ -40,7 +40,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any, Literal, Self
 
@@ -299,11 +299,12 @@ class Journal:
         with self._lock:
             return self._committed
 
-    def records(self, after_seq: int = 0) -> Iterator[Record]:
-        """The records with seq > after_seq, in order, decoded (flushes first when open)."""
+    def records(self, after_seq: int = 0, *, kinds: Collection[Kind] | None = None) -> Iterator[Record]:
+        """The records with seq > after_seq, in order, decoded (flushes first when open); only
+        those of `kinds` when given (a replay reads the inputs and skips decoding the outputs)."""
         if not self._closing:
             self.flush()
-        for row in read_rows(self.path, after_seq):
+        for row in read_rows(self.path, after_seq, kinds=kinds):
             yield to_record(row)
 
     def pragma(self, name: str) -> object:

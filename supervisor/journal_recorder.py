@@ -20,11 +20,13 @@ from supervisor import codec
 from supervisor.calls import Arm, Cancel, Expire, Reconcile, Tick, Trigger
 from supervisor.core import Clock, Supervisor
 from supervisor.events import SupervisorEvent
-from supervisor.journal import Journal
+from supervisor.journal import Journal, Kind
 from supervisor.plan import TradePlan
 from supervisor.policy import Policy
 from supervisor.port import BrokerEvent, BrokerTruth, Command
 from supervisor.snapshots import TradeSnapshot
+
+INPUT_KINDS: tuple[Kind, ...] = ("broker_event", "meta")  # what replay reads; the rest are outputs
 
 
 class JournalRecorder:
@@ -38,7 +40,7 @@ class JournalRecorder:
              **journal_options: Any) -> JournalRecorder:
         """Open (or create) the journal at `path` and rebuild the supervisor it records."""
         journal = Journal.open(path, clock_wall=clock, **journal_options)
-        supervisor = Supervisor.restore(journal.records(), clock, policy)
+        supervisor = Supervisor.restore(journal.records(kinds=INPUT_KINDS), clock, policy)
         return cls(supervisor, journal)
 
     # -- inputs -------------------------------------------------------------------------------

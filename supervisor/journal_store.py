@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import sqlite3
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
 
 import attrs
@@ -144,11 +144,19 @@ class Store:
         self._conn.close()
 
 
-def read_rows(path: Path, after_seq: int = 0, *, verify: bool = True) -> Iterator[Row]:
-    """Rows with seq > after_seq in order, from a connection of their own; a failed checksum raises."""
+def read_rows(
+    path: Path, after_seq: int = 0, *, verify: bool = True, kinds: Collection[str] | None = None
+) -> Iterator[Row]:
+    """Rows with seq > after_seq in order (only of `kinds`, when given), from a connection of their
+    own; a failed checksum raises."""
     conn = connect(path)
     try:
-        cursor = conn.execute(f"SELECT {COLUMNS} FROM records WHERE seq > ? ORDER BY seq", (after_seq,))
+        where = "seq > ?"
+        params: list[object] = [after_seq]
+        if kinds is not None:
+            where += f" AND kind IN ({', '.join('?' for _ in kinds)})"
+            params += list(kinds)
+        cursor = conn.execute(f"SELECT {COLUMNS} FROM records WHERE {where} ORDER BY seq", params)
         while batch := cursor.fetchmany(1024):
             for row in batch:
                 if verify and not row_is_intact(row):

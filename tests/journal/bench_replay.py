@@ -145,10 +145,11 @@ def main() -> None:
     print(f"wrote {args.trades} trades in {wrote:.2f} s -> {path}")
 
     from supervisor.journal import Journal
+    from supervisor.journal_recorder import INPUT_KINDS
 
     started = time.perf_counter()
     with Journal.open(path) as journal:
-        records = list(journal.records())
+        records = list(journal.records(kinds=INPUT_KINDS))  # what JournalRecorder.open replays
     read = time.perf_counter() - started
     profiler = cProfile.Profile() if args.profile else None
     started = time.perf_counter()

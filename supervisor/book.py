@@ -195,6 +195,11 @@ class TradeBook:
     def exits(self) -> Iterator[LegSlot]:
         return (slot for slot in self.legs.values() if slot.role is not Role.ENTRY)
 
+    def working_exits(self) -> list[LegSlot]:
+        """Exits that can still take shares and are not being cancelled (held children excepted)."""
+        return [s for s in self.exits() if s.live and s.state != "cancel_requested"
+                and not (s.attached and not self.entry_done)]
+
     # -- figures from executions -------------------------------------------------------------
     @property
     def trade_model(self) -> TradeModel:

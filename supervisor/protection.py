@@ -327,8 +327,7 @@ class Protection:
         return commands
 
     def _check_orphans(self, book: TradeBook) -> list[Command]:
-        live = [s for s in book.exits() if s.live and s.state != "cancel_requested"
-                and not (s.attached and not book.entry_done)]
+        live = book.working_exits()
         if book.position != 0 or book.entry_filled == 0 or not live:
             book.orphan_since = None
             return []
@@ -338,15 +337,16 @@ class Protection:
             return []
         commands: list[Command] = []
         for slot in live:
-            if slot.orphan_reported:
-                continue
-            slot.orphan_reported = True
-            self._emit(ev.OrphanExitDetected(trade_id=book.trade_id, leg=slot.name, order_ref=slot.order_ref,
-                                             working_qty=slot.remaining, position=book.position,
-                                             policy=self.policy.orphan_exits.value))
-            if self.policy.orphan_exits is OrphanAction.CANCEL:
-                commands += self.request_cancel(book, slot)
+            if not slot.orphan_reported:
+                commands += self.report_orphan(book, slot)
         return commands
+
+    def report_orphan(self, book: TradeBook, slot: LegSlot) -> list[Command]:
+        slot.orphan_reported = True
+        self._emit(ev.OrphanExitDetected(trade_id=book.trade_id, leg=slot.name, order_ref=slot.order_ref,
+                                         working_qty=slot.remaining, position=book.position,
+                                         policy=self.policy.orphan_exits.value))
+        return self.request_cancel(book, slot) if self.policy.orphan_exits is OrphanAction.CANCEL else []
 
     # -- deadlines, snapshots that run ahead, outcome ---------------------------------------------
     def resolve_stall(self, book: TradeBook, slot: LegSlot, stage: str) -> None:

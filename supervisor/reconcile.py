@@ -25,7 +25,7 @@ from machines import ExecKind
 from supervisor import events as ev
 from supervisor.book import LegSlot, Role, TradeBook
 from supervisor.orders import split_ref
-from supervisor.policy import CoverageAction, OrphanAction, Policy
+from supervisor.policy import CoverageAction, Policy
 from supervisor.port import (
     BrokerEvent,
     BrokerTruth,
@@ -61,6 +61,7 @@ class Reconciliation:
         def _settle(self, book: TradeBook) -> None: ...
         def handle(self, event: BrokerEvent) -> list[Command]: ...
         def request_cancel(self, book: TradeBook, slot: LegSlot) -> list[Command]: ...
+        def report_orphan(self, book: TradeBook, slot: LegSlot) -> list[Command]: ...
 
     def reconcile(self, truth: BrokerTruth) -> list[Command]:
         self._now = self._clock()
@@ -239,17 +240,10 @@ class Reconciliation:
     def _audit(self, book: TradeBook) -> tuple[int, int, list[Command]]:
         commands: list[Command] = []
         orphans = gaps = 0
-        live = [s for s in book.exits() if s.live and s.state != "cancel_requested"
-                and not (s.attached and not book.entry_done)]
         if book.position == 0 and book.entry_filled > 0:
-            for slot in live:
+            for slot in book.working_exits():
                 orphans += 1
-                slot.orphan_reported = True
-                self._emit(ev.OrphanExitDetected(trade_id=book.trade_id, leg=slot.name, order_ref=slot.order_ref,
-                                                 working_qty=slot.remaining, position=book.position,
-                                                 policy=self.policy.orphan_exits.value))
-                if self.policy.orphan_exits is OrphanAction.CANCEL:
-                    commands += self.request_cancel(book, slot)
+                commands += self.report_orphan(book, slot)
         coverage = book.stop_coverage()
         if book.position > coverage and book.exits_placed and not book.replacing:
             gaps += 1

@@ -214,17 +214,9 @@ class Journal:
                 jsonl.close()
             store.close()
             raise
-        f = store.findings
         report = OpenReport(
             path=store.path,
-            created=f.created,
-            schema_version=f.schema_version,
-            migrated_from=f.migrated_from,
-            quick_check=f.quick_check,
-            records=f.records,
-            last_seq=f.last_seq,
-            gaps=f.gaps,
-            checksum_failure=f.checksum_failure,
+            **attrs.asdict(store.findings, recurse=False),  # the store's findings, field for field
             jsonl_tail=None if jsonl is None else jsonl.tail_corruption,
             jsonl_backfilled=backfilled,
         )

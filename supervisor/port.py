@@ -65,6 +65,46 @@ def _non_empty(inst: object, attribute: attrs.Attribute[str], value: str) -> Non
 
 
 # ---------------------------------------------------------------------------------------------
+# Instruments: what is traded. Tick size and multiplier drive validation, P&L and risk.
+# ---------------------------------------------------------------------------------------------
+
+
+class SecType(enum.Enum):
+    STOCK = "STK"
+    FUTURE = "FUT"
+
+
+@attrs.frozen
+class Instrument:
+    """A tradable contract. Stocks route SMART in USD by default; a future names its exchange and
+    contract month (`202603`), its multiplier (ES: 50) and tick (ES: 0.25). `con_id` is IB's
+    contract id once qualified (0 before)."""
+
+    symbol: str = attrs.field(validator=_non_empty)
+    sec_type: SecType = SecType.STOCK
+    exchange: str = "SMART"
+    currency: str = "USD"
+    multiplier: float = attrs.field(default=1.0, validator=_positive_price)
+    tick_size: float = attrs.field(default=0.01, validator=_positive_price)
+    contract_month: str = ""
+    con_id: int = 0
+    primary_exchange: str = ""
+
+    def __attrs_post_init__(self) -> None:
+        if self.sec_type is SecType.FUTURE and not self.contract_month:
+            raise ValueError(f"Instrument.contract_month is required for the future {self.symbol!r}")
+
+
+@runtime_checkable
+class ContractResolver(Protocol):
+    """Adapters that can qualify a contract before a trade is armed (IB: `qualifyContracts`)."""
+
+    def qualify(self, instrument: Instrument) -> Instrument:
+        """The instrument as the broker knows it (con_id, tick, multiplier); raises `LookupError`
+        naming the symbol when the broker has no such contract."""
+
+
+# ---------------------------------------------------------------------------------------------
 # Commands: what the supervisor asks a broker to do.
 # ---------------------------------------------------------------------------------------------
 
@@ -86,8 +126,13 @@ class PlaceOrder:
     oca_type: int = 0  # IB: 1 cancel others on fill, 2/3 reduce the others' quantity
     parent_ref: str | None = None  # attached child of this order (bracket)
     account: str = ""
+    # the contract when it is not a SMART-routed USD stock named `symbol` (a future, say)
+    instrument: Instrument | None = None
 
     def __attrs_post_init__(self) -> None:
+        if self.instrument is not None and self.instrument.symbol != self.symbol:
+            raise ValueError(f"PlaceOrder.instrument is {self.instrument.symbol!r}, not {self.symbol!r} "
+                             f"({self.order_ref})")
         needs_limit = self.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
         needs_stop = self.order_type in (OrderType.STOP, OrderType.STOP_LIMIT)
         if needs_limit and self.limit_price is None:
@@ -133,7 +178,10 @@ class OrderSent:
 
 @attrs.frozen
 class OrderAccepted:
-    """IB `openOrder`: the broker holds the order, with the quantity and prices it works."""
+    """IB `openOrder`: the broker holds the order, with the quantity and prices it works.
+
+    `perm_id` is IB's permanent id (order ids are reused after a Gateway restart: never key by
+    order id alone)."""
 
     order_ref: str = attrs.field(validator=_non_empty)
     order_id: int | None
@@ -141,6 +189,7 @@ class OrderAccepted:
     limit_price: float | None = None
     stop_price: float | None = None
     time: float = 0.0
+    perm_id: int | None = None
 
 
 @attrs.frozen
@@ -155,6 +204,8 @@ class ExecutionReported:
     price: float = attrs.field(validator=_positive_price)
     time: float = 0.0
     symbol: str = ""
+    perm_id: int | None = None
+    account: str = ""
 
 
 @attrs.frozen
@@ -230,6 +281,17 @@ class StatusObserved:
 
 
 @attrs.frozen
+class BrokerNotice:
+    """An IB message that changes no order: information (2104 farm OK, 2110 connectivity between
+    TWS and the server is broken), or a connection-level error (326 client id in use). Journaled
+    and shown; the supervisor takes no decision on it."""
+
+    code: int
+    message: str = ""
+    time: float = 0.0
+
+
+@attrs.frozen
 class ConnectionLost:
     time: float = 0.0
 
@@ -252,6 +314,7 @@ BrokerEvent = (
     | StatusObserved
     | ConnectionLost
     | ConnectionRestored
+    | BrokerNotice
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -272,6 +335,25 @@ class OpenOrder:
     stop_price: float | None = None
     oca_group: str | None = None
     status: str = "Submitted"
+    perm_id: int | None = None
+    parent_ref: str | None = None
+    account: str = ""
+
+
+@attrs.frozen
+class CompletedOrder:
+    """An order the broker finished (IB `completedOrders`): filled, cancelled or rejected. After a
+    reconnect IB reports these with order id 0: match them by `perm_id` and `order_ref`."""
+
+    order_ref: str
+    perm_id: int | None
+    symbol: str
+    action: Action
+    quantity: int
+    filled: int
+    status: str  # "Filled", "Cancelled", "Inactive" (rejected), as IB spells it
+    reason: str = ""
+    order_id: int | None = None
 
 
 @attrs.frozen
@@ -288,6 +370,7 @@ class BrokerTruth:
     positions: tuple[Position, ...] = ()
     executions: tuple[ExecutionReported, ...] = ()
     time: float = 0.0
+    completed_orders: tuple[CompletedOrder, ...] = ()
 
 
 @runtime_checkable

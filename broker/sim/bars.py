@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-import attrs
+from supervisor.market import Bar, Quote
 
 BAR_HEADER = ("timestamp", "open", "high", "low", "close", "volume")
 QUOTE_HEADER = ("timestamp", "bid", "ask")
@@ -28,55 +28,6 @@ class MarketDataError(ValueError):
         self.path = str(path)
         self.line = line
         self.problem = problem
-
-
-def _positive(inst: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not value > 0:
-        raise ValueError(f"{type(inst).__name__}.{attribute.name} must be > 0, got {value!r}")
-
-
-@attrs.frozen
-class Bar:
-    """One OHLCV bar; `time` is its start (epoch seconds), `seconds` its width."""
-
-    time: float
-    open: float = attrs.field(validator=_positive)
-    high: float = attrs.field(validator=_positive)
-    low: float = attrs.field(validator=_positive)
-    close: float = attrs.field(validator=_positive)
-    volume: float = 0.0
-    seconds: float = attrs.field(default=60.0, validator=_positive)
-
-    def __attrs_post_init__(self) -> None:
-        if self.low > min(self.open, self.close) or self.high < max(self.open, self.close):
-            raise ValueError(f"Bar at {self.time}: low {self.low} / high {self.high} do not bracket open and close")
-        if self.volume < 0:
-            raise ValueError(f"Bar at {self.time}: volume must be >= 0, got {self.volume}")
-
-    @property
-    def end(self) -> float:
-        return self.time + self.seconds
-
-    def path(self) -> tuple[float, float, float, float]:
-        """The prices visited inside the bar, in order: open, nearer extreme, other extreme, close."""
-        if self.high - self.open < self.open - self.low:
-            return (self.open, self.high, self.low, self.close)
-        return (self.open, self.low, self.high, self.close)
-
-    def point_times(self) -> tuple[float, float, float, float]:
-        quarter = self.seconds / 4
-        return (self.time, self.time + quarter, self.time + 2 * quarter, self.time + 3 * quarter)
-
-
-@attrs.frozen
-class Quote:
-    time: float
-    bid: float = attrs.field(validator=_positive)
-    ask: float = attrs.field(validator=_positive)
-
-    def __attrs_post_init__(self) -> None:
-        if self.bid > self.ask:
-            raise ValueError(f"Quote at {self.time}: bid {self.bid} above ask {self.ask}")
 
 
 def parse_timestamp(text: str) -> float:

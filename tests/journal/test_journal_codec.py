@@ -123,9 +123,12 @@ def test_the_encoded_form_is_tagged_with_enums_by_value_and_tuples_as_lists() ->
                 "price": 101.25,
                 "time": 1.5,
                 "symbol": "",
+                "perm_id": None,
+                "account": "",
             }
         ],
         "time": 0.0,
+        "completed_orders": [],
     }
 
 

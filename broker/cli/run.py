@@ -1,5 +1,4 @@
-"""`order-supervisor`: the command line. It wires a broker adapter to the supervisor (I/O lives
-here and in the adapters, never in `supervisor/` decision modules or `machines/`)."""
+"""`order-supervisor run`: the breakout ladder on a broker, end to end, with a summary."""
 
 from __future__ import annotations
 
@@ -19,25 +18,6 @@ _OPTION_OF_FIELD = {
     "entry_price": "--entry-price", "level": "--level", "symbol": "--symbol", "trade_id": "--trade-id",
     "max_bars": "--max-bars",
 }
-
-
-@click.group()
-@click.version_option(package_name="order-supervisor")
-def main() -> None:
-    """Supervise Interactive Brokers orders with explicit finite-state machines."""
-
-
-@main.command()
-@click.argument("machine", required=False)
-@click.option("--format", "fmt", type=click.Choice(["mermaid", "md"]), default="mermaid", show_default=True)
-def diagram(machine: str | None, fmt: str) -> None:
-    """Print MACHINE's diagram (every machine when omitted), generated from its declaration."""
-    from supervisor.diagrams import render
-
-    try:
-        click.echo(render(machine, fmt))
-    except KeyError as exc:
-        raise click.BadParameter(str(exc.args[0]), param_hint="MACHINE") from exc
 
 
 def _numbers(values: Sequence[str], option: str, kind: type[float] | type[int]) -> tuple[float, ...]:
@@ -75,7 +55,7 @@ def _parse_faults(values: Sequence[str]) -> list[Fault]:
     return faults
 
 
-@main.command()
+@click.command()
 @click.option("--csv", "csv_path", type=click.Path(exists=True, dir_okay=False), default=None,
               help="bars to replay (timestamp,open,high,low,close,volume)  [default: the bundled breakout day]")
 @click.option("--symbol", default="SIM", show_default=True)
@@ -163,5 +143,5 @@ def run(*, csv_path: str | None, symbol: str, trade_id: str, side: str, level: f
     sys.exit(0 if result.ok else 1)
 
 
-if __name__ == "__main__":
-    main()
+
+COMMANDS = [run]

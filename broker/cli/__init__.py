@@ -1,0 +1,29 @@
+"""`order-supervisor`: the command line. It wires a broker adapter to the supervisor (I/O lives
+here and in the adapters, never in `supervisor/` decision modules or `machines/`).
+
+One module per command (or group of commands); each registers itself on `main` below, so a new
+command is a new module and one line here. Imports inside commands are lazy: `--help` stays quick.
+"""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group()
+@click.version_option(package_name="order-supervisor")
+def main() -> None:
+    """Supervise Interactive Brokers orders with explicit finite-state machines."""
+
+
+def _register() -> None:
+    from broker.cli import diagram, run
+
+    for module in (diagram, run):
+        for command in module.COMMANDS:
+            main.add_command(command)
+
+
+_register()
+
+__all__ = ["main"]

@@ -1,23 +1,24 @@
 # How this machine works: an `EntryLeg` is the order that opens a trade. It starts `armed` (the
 # watcher is looking for its trigger), goes `triggered` when the strategy fires, `pending` when
-# the supervisor has emitted its `PlaceOrder`, and from there follows the order lifecycle every
-# leg shares (`machines.lifecycle`). A single-fire watcher that ends without a trigger ends the
-# leg in `expired`. The machine is built when the trade is armed, so the trigger path costs one
-# transition, never a construction.
+# its order is handed out (`intend`), and from there follows the order lifecycle every leg shares
+# (`machines.lifecycle`). A single-fire watcher that ends without a trigger ends the leg in
+# `expired`. Nothing is built on the trigger path: the supervisor hands out the order it built at
+# arm time, then records the two transitions.
 from __future__ import annotations
 
 from statemachine import State, StateMachine
 
+from machines.cursor import Cursor
 from machines.lifecycle import LegBehaviour, LegModel, LegStates, order_lifecycle
 
 
 class EntryLeg(LegBehaviour, StateMachine):
-    # `filled` and `cancelled` end the order but still take execution evidence (see lifecycle)
-    validate_final_reachability = False
+    validate_final_reachability = False  # terminal states still take late evidence (lifecycle)
+    catch_errors_as_events = False
 
     armed = State(initial=True)
     triggered = State()
-    expired = State(final=True)
+    expired = State()
     pending = State()
     sent = State()
     working = State()
@@ -25,18 +26,18 @@ class EntryLeg(LegBehaviour, StateMachine):
     filled = State()
     cancel_requested = State()
     cancelled = State()
-    rejected = State(final=True)
+    rejected = State()
     replace_requested = State()
     unknown = State()
 
     trigger = armed.to(triggered)
-    expire = armed.to(expired)
-    intend = triggered.to(pending)
+    expire = armed.to(expired) | triggered.to(expired)
 
     _t = order_lifecycle(
-        LegStates(pending, sent, working, partially_filled, filled, cancel_requested, cancelled,
-                  rejected, replace_requested, unknown)
+        LegStates(None, pending, sent, working, partially_filled, filled, cancel_requested, cancelled,
+                  rejected, replace_requested, unknown, None, quiet=(armed, triggered, expired))
     )
+    intend = triggered.to(pending)
     transmit = _t.transmit
     accept = _t.accept
     fill = _t.fill
@@ -52,5 +53,5 @@ class EntryLeg(LegBehaviour, StateMachine):
     reconcile_gone = _t.reconcile_gone
     del _t
 
-    def __init__(self, model: LegModel) -> None:
-        super().__init__(model)
+    def __init__(self, model: LegModel | None = None) -> None:
+        super().__init__(Cursor("state", model or LegModel(leg="(none)", intended_qty=1, state="armed")))

@@ -1,8 +1,11 @@
-# How fills are counted: an order's quantity moves only on executions. Each execution has an
-# id; IB re-sends the same id on reconnects (a duplicate, never counted twice) and corrects an
-# execution by re-sending it with a new revision suffix (`<id>.01`, or the last `.NN` bumped):
-# the latest revision replaces the earlier one instead of adding to it. `FillBook` is the one
-# place that knows these rules; the machines ask it what an execution would do before they move.
+# How executions are counted: an order's quantity moves only on executions, and an execution is
+# counted once per ACCOUNT, whatever order it is reported against. IB re-sends the same id on
+# reconnects (a duplicate, never counted twice) and corrects an execution by re-sending it under a
+# new revision: the last `.NN` of the id bumped (`...01.01` -> `...01.02`, IB's style), or `.NN`
+# appended (`X` -> `X.01`). The newest revision replaces the earlier one instead of adding to it,
+# and the two may arrive in either order: a correction that beats its original makes the original
+# stale when it comes. `ExecBook` is the one place that knows these rules; a leg's figures are the
+# sum of the current revision of each execution family it owns.
 from __future__ import annotations
 
 import enum
@@ -10,26 +13,11 @@ import enum
 import attrs
 
 
-class OverfillError(ValueError):
-    """An execution would take an order past its quantity; nothing was applied."""
-
-
 class ExecKind(enum.Enum):
     NEW = "new"
-    DUPLICATE = "duplicate"
-    CORRECTION = "correction"
-    STALE = "stale"  # an older revision of an execution already corrected
-
-
-def _revision_key(exec_id: str) -> str:
-    head, dot, tail = exec_id.rpartition(".")
-    if dot and len(tail) == 2 and tail.isdigit():
-        return head
-    return exec_id
-
-
-def _rank(exec_id: str) -> tuple[int, str]:
-    return (exec_id.count("."), exec_id)
+    DUPLICATE = "duplicate"  # this exact id was counted already
+    CORRECTION = "correction"  # a newer revision of an execution already counted
+    STALE = "stale"  # an older revision of an execution already counted (it arrived late)
 
 
 @attrs.frozen
@@ -40,66 +28,96 @@ class Fill:
     time: float | None = None  # epoch seconds, as on the broker port
 
 
-@attrs.define
-class FillBook:
-    """Executions of one order, keyed by their first revision."""
+def _is_revision(part: str) -> bool:
+    return len(part) == 2 and part.isdigit()
 
-    fills: dict[str, Fill] = attrs.field(factory=dict)  # root id -> latest revision
-    _root_of: dict[str, str] = attrs.field(factory=dict)  # every id seen -> root id
-    _key_root: dict[str, str] = attrs.field(factory=dict)  # revision key -> root id
 
-    @property
-    def filled_qty(self) -> int:
-        return sum(f.qty for f in self.fills.values())
+def _rank(exec_id: str) -> tuple[int, int]:
+    """Newer revisions rank higher: more parts (appended style), then a higher last part."""
+    parts = exec_id.split(".")
+    last = parts[-1]
+    return (len(parts), int(last) if _is_revision(last) else -1)
 
-    @property
-    def avg_price(self) -> float:
-        qty = self.filled_qty
-        if qty == 0:
-            return 0.0
-        return sum(f.qty * f.price for f in self.fills.values()) / qty
 
-    @property
-    def exec_ids(self) -> frozenset[str]:
-        return frozenset(self._root_of)
+@attrs.define(slots=True)
+class Family:
+    """One execution and its revisions: `current` is the revision that counts."""
 
-    def _root_for(self, exec_id: str) -> str | None:
-        key = _revision_key(exec_id)
-        return self._root_of.get(key) or self._key_root.get(key)
+    key: str
+    owner: str  # the order_ref the execution was first counted against
+    current: Fill
+
+
+@attrs.define(slots=True)
+class ExecBook:
+    """Every execution of one account, by family."""
+
+    families: dict[str, Family] = attrs.field(factory=dict)
+    _of_id: dict[str, str] = attrs.field(factory=dict)  # every id seen -> its family key
+    _of_base: dict[str, str] = attrs.field(factory=dict)  # id without its last `.NN` -> family key
+    _of_prefix: dict[str, str] = attrs.field(factory=dict)  # X of a seen `X.01` -> family key
+
+    def __len__(self) -> int:
+        return len(self.families)
+
+    def family_of(self, exec_id: str) -> Family | None:
+        key = self._find(exec_id)
+        return None if key is None else self.families[key]
+
+    def _find(self, exec_id: str) -> str | None:
+        key = self._of_id.get(exec_id) or self._of_prefix.get(exec_id)
+        if key is not None:
+            return key
+        parts = exec_id.split(".")
+        # bumped style: the same id but for the last revision part
+        if len(parts) > 1 and _is_revision(parts[-1]):
+            key = self._of_base.get(".".join(parts[:-1]))
+            if key is not None:
+                return key
+        # appended style: a known id followed by revision parts (X.01, X.01.01)
+        for cut in range(len(parts) - 1, 0, -1):
+            if not _is_revision(parts[cut]):
+                break
+            key = self._of_id.get(".".join(parts[:cut]))
+            if key is not None:
+                return key
+        return None
 
     def classify(self, exec_id: str) -> ExecKind:
-        if exec_id in self._root_of:
+        if exec_id in self._of_id:
             return ExecKind.DUPLICATE
-        root = self._root_for(exec_id)
-        if root is None:
+        key = self._find(exec_id)
+        if key is None:
             return ExecKind.NEW
-        if _rank(exec_id) > _rank(self.fills[root].exec_id):
-            return ExecKind.CORRECTION
-        return ExecKind.STALE
+        newer = _rank(exec_id) > _rank(self.families[key].current.exec_id)
+        return ExecKind.CORRECTION if newer else ExecKind.STALE
 
-    def qty_after(self, exec_id: str, qty: int) -> int:
-        """Filled quantity if this execution were applied."""
-        kind = self.classify(exec_id)
-        if kind is ExecKind.NEW:
-            return self.filled_qty + qty
-        if kind is ExecKind.CORRECTION:
-            root = self._root_for(exec_id)
-            assert root is not None
-            return self.filled_qty - self.fills[root].qty + qty
-        return self.filled_qty
-
-    def apply(self, fill: Fill) -> ExecKind:
+    def apply(self, fill: Fill, owner: str) -> tuple[ExecKind, Fill | None]:
+        """Count `fill` for `owner` (an order_ref). Returns its kind and the revision it replaced."""
         kind = self.classify(fill.exec_id)
+        if kind is ExecKind.DUPLICATE:
+            return kind, None
         if kind is ExecKind.NEW:
-            root = fill.exec_id
-        elif kind is ExecKind.CORRECTION:
-            found = self._root_for(fill.exec_id)
-            assert found is not None
-            root = found
-        else:
-            self._root_of.setdefault(fill.exec_id, self._root_for(fill.exec_id) or fill.exec_id)
-            return kind
-        self.fills[root] = fill
-        self._root_of[fill.exec_id] = root
-        self._key_root[_revision_key(fill.exec_id)] = root
-        return kind
+            family = Family(fill.exec_id, owner, fill)
+            self.families[family.key] = family
+            self._index(fill.exec_id, family.key)
+            return kind, None
+        key = self._find(fill.exec_id)
+        assert key is not None
+        family = self.families[key]
+        self._index(fill.exec_id, key)
+        if kind is ExecKind.STALE:
+            return kind, None
+        replaced, family.current = family.current, fill
+        return kind, replaced
+
+    def _index(self, exec_id: str, key: str) -> None:
+        self._of_id[exec_id] = key
+        parts = exec_id.split(".")
+        if len(parts) > 1 and _is_revision(parts[-1]):
+            self._of_base.setdefault(".".join(parts[:-1]), key)
+        # an original that arrives after its appended correction (X after X.01) finds the family
+        for cut in range(len(parts) - 1, 0, -1):
+            if not _is_revision(parts[cut]):
+                break
+            self._of_prefix.setdefault(".".join(parts[:cut]), key)

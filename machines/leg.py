@@ -1,34 +1,43 @@
-# How this machine works: a `Leg` is one broker order (a take-profit, or any order that needs no
-# trigger). It is built `pending` when its trade is armed, goes `sent` on the adapter's
-# `OrderSent`, `working` on the broker's acknowledgement, and counts shares only on executions
-# (`fill`, guarded by the fill book: a duplicate stays put, a completing fill ends in `filled`).
-# The whole table is in `machines.lifecycle.order_lifecycle`; this class binds it.
+# How this machine works: a `Leg` is one broker order that needs no trigger (a take-profit, or
+# any exit). It is built `idle` when its trade is armed, goes `pending` when the supervisor hands
+# its order out (`intend`), `sent` on the adapter's `OrderSent`, `working` on the broker's
+# acknowledgement, and counts shares only on executions (`fill`: a completing one ends in
+# `filled`). A leg never sent is `dropped` when its trade ends. The whole table is in
+# `machines.lifecycle.order_lifecycle`; this class binds it. One instance serves every leg model
+# of its class (see machines.cursor).
 from __future__ import annotations
 
 from statemachine import State, StateMachine
 
+from machines.cursor import Cursor
 from machines.lifecycle import LegBehaviour, LegModel, LegStates, order_lifecycle
 
 
 class Leg(LegBehaviour, StateMachine):
-    # `filled` and `cancelled` end the order but still take execution evidence (see lifecycle)
-    validate_final_reachability = False
+    validate_final_reachability = False  # terminal states still take late evidence (lifecycle)
+    catch_errors_as_events = False  # a failing guard or action is a bug: loud, never an event
 
-    pending = State(initial=True)
+    idle = State(initial=True)
+    pending = State()
     sent = State()
     working = State()
     partially_filled = State()
     filled = State()
     cancel_requested = State()
     cancelled = State()
-    rejected = State(final=True)
+    rejected = State()
     replace_requested = State()
     unknown = State()
+    dropped = State()
 
     _t = order_lifecycle(
-        LegStates(pending, sent, working, partially_filled, filled, cancel_requested, cancelled,
-                  rejected, replace_requested, unknown)
+        LegStates(idle, pending, sent, working, partially_filled, filled, cancel_requested, cancelled,
+                  rejected, replace_requested, unknown, dropped)
     )
+    assert _t.intend is not None
+    assert _t.withdraw is not None
+    intend = _t.intend
+    withdraw = _t.withdraw
     transmit = _t.transmit
     accept = _t.accept
     fill = _t.fill
@@ -44,5 +53,5 @@ class Leg(LegBehaviour, StateMachine):
     reconcile_gone = _t.reconcile_gone
     del _t
 
-    def __init__(self, model: LegModel) -> None:
-        super().__init__(model)
+    def __init__(self, model: LegModel | None = None) -> None:
+        super().__init__(Cursor("state", model or LegModel(leg="(none)", intended_qty=1)))

@@ -1,45 +1,62 @@
-# How this machine works: an `OcaPair` is one take-profit leg and one stop-loss leg of the same
-# quantity in one IB OCA group. It never looks at the broker: the supervisor forwards its legs'
-# transitions (`leg_acked`, `leg_filled`, `leg_ended`) and the guards read the legs' models.
+# How this machine works: an `OcaPair` is one ladder level: a take-profit leg and a stop-loss leg
+# in one IB OCA group (ocaType 3: a fill of either reduces the other), covering the shares of the
+# entry allocated to that level. It never looks at the broker: the supervisor tells it when the
+# level's allocation changed (`allocate`), when one of its legs changed state (`leg_changed`), and
+# when it must be replaced (`replace`); its guards read the legs' models; its transitions record
+# intents (place the stop, grow it, place the target, cancel the legs, place a successor) that the
+# supervisor turns into orders.
 #
-#   pending -> armed (both legs acknowledged) -> reducing (shares left through either leg)
-#   -> closed_by_tp | closed_by_sl | closed_mixed (the pair's whole quantity has left),
-#   cancelled (both legs ended, nothing filled), exposed (the stop ended with shares left and
-#   nothing in the pair covers them: the supervisor must act).
+#   pending -> armed (stop and target, sized to the level's shares; both grow while the entry
+#   fills the level) -> reducing (shares left through either leg) -> closed_by_tp | closed_by_sl |
+#   closed_mixed;
+#   attached brackets go pending -> armed at the trigger (held by the broker until the entry fills);
+#   cancelled (both legs ended, nothing left through them);
+#   a leg lost while the level still holds shares (rejected, cancelled by the broker, filled short
+#   of the level) is restored in the same OCA group (`restore_legs`: a new stop, a new target),
+#   at most `repairs_left` times; the lost leg is retired, its executions still count;
+#   replacing (the broker sized a leg wrongly and the policy says replace: both legs are being
+#   cancelled) -> replaced (a successor pair takes over the level's remaining shares);
+#   exposed (its stop is gone with shares left and no repair is left: the trade's Cover machine
+#   puts the shares under an emergency stop once its target is cancelled).
 from __future__ import annotations
 
 import attrs
 from statemachine import State, StateMachine
 
-from machines.lifecycle import TERMINAL_STATES, LegModel
+from machines.cursor import Cursor, Intents
+from machines.lifecycle import LegModel
 
-ACKNOWLEDGED = frozenset({"working", "partially_filled", "replace_requested", "cancel_requested"})
-PAIR_CLOSED_STATES = frozenset({"closed_by_tp", "closed_by_sl", "closed_mixed", "cancelled"})
+PAIR_DONE_STATES = frozenset({"closed_by_tp", "closed_by_sl", "closed_mixed", "cancelled", "replaced"})
 
 
-@attrs.define
+@attrs.define(slots=True, eq=False)
 class PairModel:
-    name: str
+    name: str  # pair1, pair1~2 (a successor)
+    level: int  # 1-based ladder level
     tp: LegModel
     sl: LegModel
-    state: str | None = None
+    target_qty: int  # the level's size once the entry is done
+    allocated: int = 0  # entry shares assigned to this level so far
+    repairs_left: int = 2  # restorations of a lost leg this level may still get
+    state: str = "pending"
+    retired: list[LegModel] = attrs.field(factory=list)  # legs lost and restored: their fills count
 
     @property
-    def qty(self) -> int:
-        return self.sl.intended_qty
+    def exited(self) -> int:
+        return self.tp.filled + self.sl.filled + sum(leg.filled for leg in self.retired)
 
     @property
-    def exited_qty(self) -> int:
-        return self.tp.filled_qty + self.sl.filled_qty
+    def remaining(self) -> int:
+        return max(self.allocated - self.exited, 0)
 
     @property
-    def remaining_qty(self) -> int:
-        return max(self.qty - self.exited_qty, 0)
+    def done(self) -> bool:
+        return self.state in PAIR_DONE_STATES
 
 
 class OcaPair(StateMachine):
-    # closed states still take the sibling's OCA cancellation, so none is final in the library
-    validate_final_reachability = False
+    validate_final_reachability = False  # done pairs still take their legs' late news
+    catch_errors_as_events = False
 
     pending = State(initial=True)
     armed = State()
@@ -48,60 +65,186 @@ class OcaPair(StateMachine):
     closed_by_sl = State()
     closed_mixed = State()
     cancelled = State()
+    replacing = State()
+    replaced = State()
     exposed = State()
 
-    leg_acked = (
-        pending.to(armed, cond="both_acknowledged")
+    allocate = (
+        pending.to(armed, cond="has_shares", on="place_both")
         | pending.to.itself(internal=True)
-        | armed.to.itself(internal=True)
-        | reducing.to.itself(internal=True)
+        # the entry filled more of this level: its stop and target grow to cover the shares
+        | armed.to.itself(internal=True, on="fit_legs")
+        | reducing.to.itself(internal=True, on="fit_legs")
+        | closed_by_tp.to.itself(internal=True)
+        | closed_by_sl.to.itself(internal=True)
+        | closed_mixed.to.itself(internal=True)
+        | cancelled.to.itself(internal=True)
+        | replacing.to.itself(internal=True)
+        | replaced.to.itself(internal=True)
         | exposed.to.itself(internal=True)
     )
-    leg_filled = (
-        pending.to(closed_by_tp, cond="tp_took_all") | pending.to(closed_by_sl, cond="sl_took_all")
-        | pending.to(closed_mixed, cond="all_exited") | pending.to(reducing)
-        | armed.to(closed_by_tp, cond="tp_took_all") | armed.to(closed_by_sl, cond="sl_took_all")
-        | armed.to(closed_mixed, cond="all_exited") | armed.to(reducing)
-        | reducing.to(closed_by_tp, cond="tp_took_all") | reducing.to(closed_by_sl, cond="sl_took_all")
-        | reducing.to(closed_mixed, cond="all_exited") | reducing.to.itself(internal=True)
-        # an exposed pair can still be closed by the executions of a leg that outlived it
-        | exposed.to(closed_by_tp, cond="tp_took_all") | exposed.to(closed_by_sl, cond="sl_took_all")
-        | exposed.to(closed_mixed, cond="all_exited") | exposed.to.itself(internal=True)
-        # a fill that beat the cancel of both legs: counted by the legs, audited by the supervisor
-        | cancelled.to.itself(internal=True)
-    )
-    leg_ended = (
-        pending.to(cancelled, cond="ended_empty") | pending.to(exposed, cond="uncovered")
-        | pending.to.itself(internal=True)
-        | armed.to(cancelled, cond="ended_empty") | armed.to(exposed, cond="uncovered")
+    attach = pending.to(armed, on="place_both")
+    # the level got no share (the entry ended short, or the trade ended before it began)
+    drop = (
+        pending.to(cancelled, on="withdraw_legs")
         | armed.to.itself(internal=True)
-        | reducing.to(exposed, cond="uncovered") | reducing.to.itself(internal=True)
+        | reducing.to.itself(internal=True)
+        | closed_by_tp.to.itself(internal=True)
+        | closed_by_sl.to.itself(internal=True)
+        | closed_mixed.to.itself(internal=True)
+        | cancelled.to.itself(internal=True)
+        | replacing.to.itself(internal=True)
+        | replaced.to.itself(internal=True)
+        | exposed.to.itself(internal=True)
+    )
+    leg_changed = (
+        pending.to.itself(internal=True)
+        | armed.to(closed_by_tp, cond="tp_took_all")
+        | armed.to(closed_by_sl, cond="sl_took_all")
+        | armed.to(closed_mixed, cond="all_exited")
+        | armed.to.itself(internal=True, cond=["lost_for_sure", "can_repair"], on="restore_legs")
+        # a leg cancelled while its sibling works: the sibling's fill that cancelled it through
+        # the OCA group may be on its way; the grace period decides (Cover's `repair`)
+        | armed.to.itself(internal=True, cond=["leg_lost", "can_repair"])
+        | armed.to(exposed, cond="uncovered")
+        | armed.to(cancelled, cond="ended_empty")
+        | armed.to(reducing, cond="exits_started")
+        # a leg was acknowledged or a change answered: its size may still be short of the level's
+        | armed.to.itself(internal=True, on="fit_legs")
+        | reducing.to(closed_by_tp, cond="tp_took_all")
+        | reducing.to(closed_by_sl, cond="sl_took_all")
+        | reducing.to(closed_mixed, cond="all_exited")
+        | reducing.to.itself(internal=True, cond=["lost_for_sure", "can_repair"], on="restore_legs")
+        # a leg cancelled while its sibling works: the sibling's fill that cancelled it through
+        # the OCA group may be on its way; the grace period decides (Cover's `repair`)
+        | reducing.to.itself(internal=True, cond=["leg_lost", "can_repair"])
+        | reducing.to(exposed, cond="uncovered")
+        | reducing.to.itself(internal=True, on="fit_legs")
+        # the legs of a pair being replaced end (cancelled, or filled in the race): the successor
+        # takes what is left, or nothing is left and the level is over
+        | replacing.to(closed_mixed, cond=["both_done", "all_exited"])
+        | replacing.to(replaced, cond="both_done", on="succeed")
+        # a leg whose cancel was refused is back: ask again (bounded by the retry policy)
+        | replacing.to.itself(internal=True, on="cancel_legs")
+        # an exposed level can still be closed by the executions of a leg that outlived it
+        | exposed.to(closed_by_tp, cond="tp_took_all")
+        | exposed.to(closed_by_sl, cond="sl_took_all")
+        | exposed.to(closed_mixed, cond="all_exited")
+        | exposed.to(cancelled, cond="ended_empty")
+        | exposed.to.itself(internal=True)
         # IB cancels the sibling once one leg filled the group: it arrives after the close
         | closed_by_tp.to.itself(internal=True)
         | closed_by_sl.to.itself(internal=True)
         | closed_mixed.to.itself(internal=True)
-        | exposed.to(cancelled, cond="ended_empty") | exposed.to.itself(internal=True)
         | cancelled.to.itself(internal=True)
+        | replaced.to.itself(internal=True)
+    )
+    # the grace period is over and a leg is still lost: restore it (Cover's repair)
+    repair = (
+        armed.to.itself(internal=True, cond=["leg_lost", "can_repair"], on="restore_legs")
+        | armed.to(exposed, cond="uncovered")
+        | armed.to.itself(internal=True)
+        | reducing.to.itself(internal=True, cond=["leg_lost", "can_repair"], on="restore_legs")
+        | reducing.to(exposed, cond="uncovered")
+        | reducing.to.itself(internal=True)
+        | pending.to.itself(internal=True)
+        | closed_by_tp.to.itself(internal=True)
+        | closed_by_sl.to.itself(internal=True)
+        | closed_mixed.to.itself(internal=True)
+        | cancelled.to.itself(internal=True)
+        | replacing.to.itself(internal=True)
+        | replaced.to.itself(internal=True)
+        | exposed.to.itself(internal=True)
+    )
+    # the broker sized a leg wrongly (QuantityMismatch, policy replace): cancel both, re-place
+    replace = (
+        armed.to(replacing, on="cancel_legs")
+        | reducing.to(replacing, on="cancel_legs")
+        | exposed.to(replacing, on="cancel_legs")
+        | pending.to.itself(internal=True)
+        | replacing.to.itself(internal=True)
+        | closed_by_tp.to.itself(internal=True)
+        | closed_by_sl.to.itself(internal=True)
+        | closed_mixed.to.itself(internal=True)
+        | cancelled.to.itself(internal=True)
+        | replaced.to.itself(internal=True)
     )
 
-    def __init__(self, model: PairModel) -> None:
-        super().__init__(model)
+    def __init__(self, model: PairModel | None = None) -> None:
+        self.intents = Intents()
+        if model is None:
+            legs = (LegModel(leg="(tp)", intended_qty=1), LegModel(leg="(sl)", intended_qty=1))
+            model = PairModel("(none)", 1, *legs, 1)
+        super().__init__(Cursor("state", model))
 
-    def both_acknowledged(self) -> bool:
-        return self.model.tp.state in ACKNOWLEDGED and self.model.sl.state in ACKNOWLEDGED
+    @property
+    def m(self) -> PairModel:
+        target: PairModel = self.model.target
+        return target
+
+    # -- guards ----------------------------------------------------------------------------
+    def has_shares(self) -> bool:
+        return self.m.allocated > 0
+
+    def exits_started(self) -> bool:
+        return self.m.exited > 0
 
     def all_exited(self) -> bool:
-        return bool(self.model.exited_qty >= self.model.qty)
+        m = self.m
+        return m.allocated > 0 and m.exited >= m.allocated
 
     def tp_took_all(self) -> bool:
-        return self.all_exited() and self.model.sl.filled_qty == 0
+        return self.all_exited() and self.m.sl.filled == 0
 
     def sl_took_all(self) -> bool:
-        return self.all_exited() and self.model.tp.filled_qty == 0
-
-    def ended_empty(self) -> bool:
-        both_ended = self.model.tp.state in TERMINAL_STATES and self.model.sl.state in TERMINAL_STATES
-        return both_ended and self.model.exited_qty == 0
+        return self.all_exited() and self.m.tp.filled == 0
 
     def uncovered(self) -> bool:
-        return bool(self.model.remaining_qty > 0 and self.model.sl.state in TERMINAL_STATES)
+        m = self.m
+        return m.remaining > 0 and not m.sl.live
+
+    def leg_lost(self) -> bool:
+        """The level still holds shares and its stop or its target no longer works them."""
+        m = self.m
+        return m.remaining > 0 and (not m.sl.live or not m.tp.live)
+
+    def lost_for_sure(self) -> bool:
+        """A leg is lost for a reason its sibling cannot explain: the broker rejected it, it never
+        went (its placement was blocked), or both legs are gone (an OCA cancel is explained by the
+        sibling's fill, which may still be coming)."""
+        m = self.m
+        if m.remaining <= 0:
+            return False
+        both_gone = not m.sl.live and not m.tp.live
+        return both_gone or any(leg.state in ("rejected", "idle", "dropped") for leg in (m.sl, m.tp))
+
+    def can_repair(self) -> bool:
+        return self.m.repairs_left > 0
+
+    def ended_empty(self) -> bool:
+        """Both legs gone and the level never held a share (a bracket cancelled before its entry
+        filled, a level the allocation gave nothing)."""
+        m = self.m
+        return not m.tp.live and not m.sl.live and m.allocated == 0
+
+    def both_done(self) -> bool:
+        return not self.m.tp.live and not self.m.sl.live
+
+    # -- actions: intents for the supervisor -------------------------------------------------
+    def place_both(self) -> None:
+        self.intents.add("place_both", self.m)
+
+    def fit_legs(self) -> None:
+        self.intents.add("fit_legs", self.m)
+
+    def restore_legs(self) -> None:
+        self.intents.add("restore_legs", self.m)
+
+    def cancel_legs(self) -> None:
+        self.intents.add("cancel_legs", self.m)
+
+    def succeed(self) -> None:
+        self.intents.add("succeed", self.m)
+
+    def withdraw_legs(self) -> None:
+        self.intents.add("withdraw_legs", self.m)

@@ -1,9 +1,11 @@
-"""`TradeBook`: one trade's machines and the figures derived from them.
+"""Per-trade records: the machines' models plus what the supervisor needs to act on them.
 
-A book owns the trade machine, its entry leg, its exit pairs, and any protective or emergency
-stops, each in a `LegSlot` with the intent (`PlaceOrder`) that placed it. Everything here is
-derived from the machines' models on demand (position from executions, stop coverage, working
-exit exposure), so there is no second copy of the truth to drift.
+`LegRecord` is a leg model with its order (`command`, built at arm time, never on a hot path) and
+its timestamps; `TradeRecord` is a trade model with its plan, its legs by name and its latency
+stamps. Everything the supervisor decides from is read here, from the models: the position from
+executions, what the working exits could still execute (`exposure`), what the stops protect
+(`coverage`), and the measure that the Cover machine is told about. Nothing is cached: a figure is
+computed when asked, so there is no second copy of the truth to drift.
 """
 
 from __future__ import annotations
@@ -13,17 +15,12 @@ from collections.abc import Iterator
 
 import attrs
 
-from machines import EntryLeg, Leg, LegModel, OcaPair, PairModel, StopLeg, Trade, TradeModel
-from machines.lifecycle import TERMINAL_STATES
+from machines import LIVE_STATES, LegModel, PairModel, TradeModel
 from supervisor.plan import TradePlan
-from supervisor.port import PlaceOrder
+from supervisor.port import OrderType, PlaceOrder
 
-# states in which an order is, or is about to be, working at the broker
-LIVE_STATES = frozenset(
-    {"pending", "sent", "working", "partially_filled", "cancel_requested", "replace_requested", "unknown"}
-)
-# ... and in which a stop counts as coverage (a stop being cancelled protects nothing for long)
-COVERING_STATES = LIVE_STATES - {"cancel_requested"}
+# a stop whose cancel is in flight protects nothing for long
+PROTECTING_STATES = LIVE_STATES - {"cancel_requested"}
 
 
 class Role(enum.Enum):
@@ -32,258 +29,205 @@ class Role(enum.Enum):
     STOP = "stop"
 
 
-AnyLeg = EntryLeg | Leg | StopLeg
+class Measure(enum.Enum):
+    """What the Cover machine is told (`became_<value>`)."""
+
+    CLEAR = "clear"  # flat, nothing working
+    COVERED = "covered"
+    SHORT = "short"  # stops protect less than the position
+    EXCESS = "excess"  # working exits could execute more than the position
+    ORPHANED = "orphaned"  # flat, exits still working
 
 
-@attrs.define(eq=False)
-class LegSlot:
-    name: str
-    role: Role
-    machine: AnyLeg
-    command: PlaceOrder
-    level: int | None = None  # ladder level (1-based) for pair legs
-    attached: bool = False  # an attached child, held by the broker until the parent fills
+@attrs.define(slots=True, eq=False)
+class LegRecord(LegModel):
+    trade_id: str = ""
+    role: Role = Role.ENTRY
+    command: PlaceOrder | None = None
+    level: int | None = None
     intended_at: float | None = None
     sent_at: float | None = None
-    stalled: set[str] = attrs.field(factory=set)
-    status_claim: tuple[int, float] | None = None  # (claimed filled, since)
-    status_reported: bool = False
-    orphan_reported: bool = False
-    mismatch_reported: bool = False
-    cancel_refused: bool = False  # the broker answered 161: it had nothing left to cancel
+    status_claim: int | None = None  # shares a status snapshot claimed beyond the executions
+    status_claim_at: float | None = None
+    last_refusal_at: float | None = None
+    resends: int = 0
 
     @property
-    def model(self) -> LegModel:
-        model: LegModel = self.machine.model
-        return model
-
-    @property
-    def state(self) -> str:
-        return str(self.machine.current_state_value)
+    def order(self) -> PlaceOrder:
+        assert self.command is not None, self.leg
+        return self.command
 
     @property
     def order_ref(self) -> str:
-        return self.command.order_ref
+        return self.order.order_ref
 
     @property
-    def live(self) -> bool:
-        return self.state in LIVE_STATES
+    def is_stop(self) -> bool:
+        return self.role is Role.STOP
 
     @property
-    def terminal(self) -> bool:
-        return self.state in TERMINAL_STATES
-
-    @property
-    def remaining(self) -> int:
-        return self.model.remaining_qty if self.live else 0
-
-    @property
-    def exposure(self) -> int:
-        """Shares this order could still take, counting a size change already asked for."""
-        if not self.live:
-            return 0
-        qty = self.model.order_qty
-        change = self.model.pending_replace
-        if change and change.get("qty") is not None:
-            qty = min(qty, int(change["qty"]))
-        return max(qty - self.model.filled_qty, 0)
+    def oca_group(self) -> str | None:
+        return self.order.oca_group
 
 
-@attrs.define(eq=False)
-class PairSlot:
-    level: int
-    tp: LegSlot
-    sl: LegSlot
-    machine: OcaPair
-    oca_group: str
-
-    @property
-    def state(self) -> str:
-        return str(self.machine.current_state_value)
+def record(leg: LegModel) -> LegRecord:
+    assert isinstance(leg, LegRecord), leg
+    return leg
 
 
-@attrs.define(eq=False)
-class TradeBook:
-    plan: TradePlan
-    trade: Trade
-    entry: LegSlot
-    legs: dict[str, LegSlot] = attrs.field(factory=dict)
-    pairs: dict[int, PairSlot] = attrs.field(factory=dict)
-    pstop: LegSlot | None = None
-    generation: int = 1
-    pstop_seq: int = 0
-    exits_placed: bool = False
-    attached_mode: bool = False
-    attached_resized: bool = False
-    replacing: bool = False
-    trigger_settled: bool = True
-    milestones_done: set[tuple[int, int]] = attrs.field(factory=set)  # (milestone, level)
-    gap_since: float | None = None
-    gap_reported: bool = False
-    orphan_since: float | None = None
-    closed_reported: bool = False
+@attrs.define(slots=True, eq=False)
+class TradeRecord(TradeModel):
+    plan: TradePlan | None = None
+    legs: dict[str, LegRecord] = attrs.field(factory=dict)  # every leg by name, entry included
     emergency_seq: int = 0
-    repaired_levels: set[int] = attrs.field(factory=set)  # pairs given an emergency stop + target
-    latency: dict[str, float] = attrs.field(factory=dict)
+    estops: int = 0  # emergency stops placed so far (bounded by Policy.max_emergency_stops)
+    cover_since: float = 0.0  # when the Cover machine entered its current state
+    stamps: dict[str, float] = attrs.field(factory=dict)  # latency: trigger, intent, sent, ack, ...
     commissions: dict[str, float] = attrs.field(factory=dict)  # exec id -> commission
-    spare_legs: dict[str, AnyLeg] = attrs.field(factory=dict)  # built at arm, used when placed
-    spare_pairs: dict[int, OcaPair] = attrs.field(factory=dict)
+    reported_outcome: str = ""  # "closed"/"aborted" last reported (a late fill can reopen a trade)
 
-    @classmethod
-    def arm(cls, plan: TradePlan, entry_command: PlaceOrder, *, prebuild: bool = True) -> TradeBook:
-        entry_model = LegModel(
-            leg="entry", intended_qty=plan.quantity, limit_price=entry_command.limit_price,
-            order_ref=entry_command.order_ref,
-        )
-        entry = LegSlot("entry", Role.ENTRY, EntryLeg(entry_model), entry_command)
-        trade = Trade(TradeModel(trade_id=plan.trade_id, entry=entry_model))
-        book = cls(plan=plan, trade=trade, entry=entry, legs={"entry": entry})
-        if prebuild and not plan.attached:
-            book._prebuild()
-        return book
+    @property
+    def p(self) -> TradePlan:
+        assert self.plan is not None
+        return self.plan
 
-    def _prebuild(self) -> None:
-        """Build the exit machines now, at arm time: a machine costs hundreds of microseconds,
-        and the path from the entry's fill to its protection should not pay for it."""
-        plan = self.plan
-        self.spare_legs["pstop1"] = StopLeg(LegModel(leg="pstop1", intended_qty=plan.quantity,
-                                                     stop_price=plan.protective_stop))
-        for level, qty in enumerate(plan.split(plan.quantity), start=1):
-            if qty == 0:
-                continue
-            tp = Leg(LegModel(leg=f"tp{level}", intended_qty=qty, limit_price=plan.take_profits[level - 1]))
-            sl = StopLeg(LegModel(leg=f"sl{level}", intended_qty=qty, stop_price=plan.stop_for(level)))
-            self.spare_legs[f"tp{level}"] = tp
-            self.spare_legs[f"sl{level}"] = sl
-            self.spare_pairs[level] = OcaPair(PairModel(f"pair{level}", tp.model, sl.model))
+    @property
+    def entry_rec(self) -> LegRecord:
+        return record(self.entry)
 
-    def leg_machine(self, role: Role, name: str, command: PlaceOrder) -> Leg | StopLeg:
-        """The machine for a new exit leg: the one built at arm time if there is one."""
-        machine = self.spare_legs.pop(name, None)
-        if isinstance(machine, (Leg, StopLeg)) and machine.current_state_value == "pending":
-            model: LegModel = machine.model
-            model.intended_qty = command.quantity
-            model.limit_price = command.limit_price
-            model.stop_price = command.stop_price
-            model.order_ref = command.order_ref
-            return machine
-        model = LegModel(leg=name, intended_qty=command.quantity, limit_price=command.limit_price,
-                         stop_price=command.stop_price, order_ref=command.order_ref)
-        return StopLeg(model) if role is Role.STOP else Leg(model)
+    def exits(self) -> Iterator[LegRecord]:
+        for leg in self.exit_legs():
+            yield record(leg)
 
-    # -- membership --------------------------------------------------------------------------
-    def add_exit(self, slot: LegSlot) -> None:
-        self.legs[slot.name] = slot
-        self.trade_model.exit_legs.append(slot.model)
+    def level_pair(self, level: int) -> PairModel | None:
+        """The newest pair of a level (a successor replaces its predecessor)."""
+        found = None
+        for pair in self.pairs:
+            if pair.level == level:
+                found = pair
+        return found
 
-    def add_pair(self, level: int, tp: LegSlot, sl: LegSlot, oca_group: str) -> PairSlot:
-        machine = self.spare_pairs.pop(level, None)
-        if machine is None or machine.model.tp is not tp.model or machine.model.sl is not sl.model:
-            machine = OcaPair(PairModel(f"pair{level}", tp.model, sl.model))
-        pair = PairSlot(level, tp, sl, machine, oca_group)
-        self.pairs[level] = pair
-        return pair
-
-    def pair_of(self, slot: LegSlot) -> PairSlot | None:
-        if slot.level is None:
-            return None
-        pair = self.pairs.get(slot.level)
-        if pair is not None and slot in (pair.tp, pair.sl):
-            return pair
+    def pair_of(self, leg: LegRecord) -> PairModel | None:
+        """The pair a leg works for now (a retired leg's pair too: its late fills are the level's)."""
+        for pair in self.pairs:
+            if pair.tp is leg or pair.sl is leg or leg in pair.retired:
+                return pair
         return None
-
-    def exits(self) -> Iterator[LegSlot]:
-        return (slot for slot in self.legs.values() if slot.role is not Role.ENTRY)
-
-    def working_exits(self) -> list[LegSlot]:
-        """Exits that can still take shares and are not being cancelled (held children excepted)."""
-        return [s for s in self.exits() if s.live and s.state != "cancel_requested"
-                and not (s.attached and not self.entry_done)]
-
-    # -- figures from executions -------------------------------------------------------------
-    @property
-    def trade_model(self) -> TradeModel:
-        model: TradeModel = self.trade.model
-        return model
-
-    @property
-    def trade_id(self) -> str:
-        return self.plan.trade_id
-
-    @property
-    def entry_filled(self) -> int:
-        return self.entry.model.filled_qty
-
-    @property
-    def exit_filled(self) -> int:
-        return sum(slot.model.filled_qty for slot in self.exits())
-
-    @property
-    def position(self) -> int:
-        return self.entry_filled - self.exit_filled
 
     @property
     def finished(self) -> bool:
         """Closed or aborted, and nothing of ours left working at the broker."""
-        return self.closed_reported and not any(slot.live for slot in self.legs.values())
-
-    @property
-    def entry_done(self) -> bool:
-        return self.entry.terminal
-
-    def _oca_room(self, group: str | None) -> int | None:
-        """Shares an OCA pair can still take out: its siblings' fills shrink every member."""
-        if group is None:
-            return None
-        for pair in self.pairs.values():
-            if pair.oca_group == group:
-                return pair.machine.model.remaining_qty  # type: ignore[no-any-return]
-        return None
-
-    def _effective(self, slot: LegSlot, qty: int) -> int:
-        # the broker shrinks only the OCA members it already holds: an order not yet at the
-        # broker (or sent again) arrives with its full quantity
-        room = None if slot.state == "pending" else self._oca_room(slot.command.oca_group)
-        return qty if room is None else min(qty, room)
-
-    def stop_coverage(self) -> int:
-        covered = 0
-        for slot in self.exits():
-            if slot.role is Role.STOP and slot.state in COVERING_STATES:
-                remaining = self._effective(slot, slot.model.remaining_qty)
-                covered += min(remaining, self.entry_filled) if slot.attached else remaining
-        return covered
-
-    def exit_exposure(self, extra: PlaceOrder | None = None, *, settling: bool = False) -> int:
-        """Shares the working exits could take out: an OCA group counts once (its largest order).
-
-        `settling` leaves out orders whose cancel is already asked for: what a repair can still
-        act on. Without it (the check before a new exit) they count, since they may yet fill.
-        """
-        groups: dict[str, int] = {}
-        total = 0
-        for slot in self.exits():
-            if slot.attached and not self.entry_done:
-                continue  # held by the broker until the parent fills; resized when it ends
-            if settling and slot.state == "cancel_requested":
-                continue
-            qty = self._effective(slot, slot.exposure)
-            if qty == 0:
-                continue
-            group = slot.command.oca_group
-            if group:
-                groups[group] = max(groups.get(group, 0), qty)
-            else:
-                total += qty
-        if extra is not None:
-            if extra.oca_group:
-                groups[extra.oca_group] = max(groups.get(extra.oca_group, 0), extra.quantity)
-            else:
-                total += extra.quantity
-        return total + sum(groups.values())
+        return self.state in ("closed", "aborted") and not any(leg.live for leg in self.legs.values())
 
     def realized_pnl(self) -> float:
-        sign = self.plan.side.sign
-        proceeds = sum(slot.model.filled_qty * slot.model.avg_price for slot in self.exits())
-        cost = self.exit_filled * self.entry.model.avg_price
+        sign = self.p.side.sign
+        proceeds = sum(leg.notional for leg in self.exits())
+        cost = self.exit_filled * self.entry.avg_price
         return round(sign * (proceeds - cost), 6)
+
+
+# -- what the broker may still execute, and what protects -----------------------------------------
+
+def _held(trade: TradeRecord, leg: LegRecord) -> bool:
+    """An attached child waits at the broker until its parent filled: it can neither execute nor
+    protect before (IB releases it then)."""
+    return leg.order.parent_ref is not None and trade.entry.state != "filled" and not _children_executed(trade)
+
+
+def _children_executed(trade: TradeRecord) -> bool:
+    # a child executes only after the broker released it, so its parent did fill, whatever the
+    # order in which the reports arrive
+    return trade.attached and any(leg.filled > 0 and leg.order.parent_ref is not None for leg in trade.exits())
+
+
+def working(trade: TradeRecord, leg: LegRecord, *, settling: bool = False) -> int:
+    """Shares this exit could still execute (the risk view: a modify in flight may land either way).
+    `settling`: what is left once the cancels and modifies already asked for have landed."""
+    if leg.state not in LIVE_STATES or _held(trade, leg):
+        return 0
+    if settling and leg.state == "cancel_requested":
+        return 0
+    qty = leg.order_qty
+    if leg.pending_qty is not None:
+        qty = min(qty, leg.pending_qty) if settling else max(qty, leg.pending_qty)
+    return max(qty - leg.filled, 0)
+
+
+def protecting(trade: TradeRecord, leg: LegRecord) -> int:
+    """Shares this stop protects (the protection view: a shrink in flight counts already)."""
+    if not leg.is_stop or leg.state not in PROTECTING_STATES or _held(trade, leg):
+        return 0
+    qty = leg.order_qty
+    if leg.pending_qty is not None:
+        qty = min(qty, leg.pending_qty)
+    return max(qty - leg.filled, 0)
+
+
+def entry_filled(trade: TradeRecord) -> int:
+    """Executed entry shares; in attached mode a child's execution proves the parent filled."""
+    filled = trade.entry.filled
+    if _children_executed(trade):
+        filled = max(filled, trade.quantity)
+    return filled
+
+
+def position(trade: TradeRecord) -> int:
+    return entry_filled(trade) - trade.exit_filled
+
+
+def exposure(trade: TradeRecord, extra: PlaceOrder | None = None, *, settling: bool = False,
+             resized: tuple[LegRecord, int] | None = None) -> int:
+    """Shares the working exits could take out: an OCA group counts once (its largest order).
+    `extra`: with this order added; `resized`: with this leg's order at this total quantity."""
+    groups: dict[str, int] = {}
+    total = 0
+    for leg in trade.exits():
+        if resized is not None and leg is resized[0]:
+            qty = max(resized[1] - leg.filled, 0)
+        else:
+            qty = working(trade, leg, settling=settling)
+        if qty == 0:
+            continue
+        group = leg.oca_group
+        if group:
+            groups[group] = max(groups.get(group, 0), qty)
+        else:
+            total += qty
+    if extra is not None:
+        if extra.oca_group:
+            groups[extra.oca_group] = max(groups.get(extra.oca_group, 0), extra.quantity)
+        else:
+            total += extra.quantity
+    return total + sum(groups.values())
+
+
+def coverage(trade: TradeRecord) -> int:
+    return sum(protecting(trade, leg) for leg in trade.exits())
+
+
+def measure(trade: TradeRecord) -> Measure:
+    held = position(trade)
+    if held <= 0:
+        if held < 0 or exposure(trade) > 0:
+            return Measure.EXCESS if held < 0 else Measure.ORPHANED
+        return Measure.CLEAR
+    if exposure(trade) > held:
+        return Measure.EXCESS
+    if coverage(trade) < held:
+        return Measure.SHORT
+    return Measure.COVERED
+
+
+MEASURE_OF_STATE = {
+    "clear": Measure.CLEAR,
+    "covered": Measure.COVERED,
+    "short": Measure.SHORT,
+    "gap": Measure.SHORT,
+    "excess": Measure.EXCESS,
+    "orphaned": Measure.ORPHANED,
+    "orphan_reported": Measure.ORPHANED,
+}
+
+
+def is_market(order: PlaceOrder) -> bool:
+    return order.order_type is OrderType.MARKET

@@ -1,9 +1,19 @@
 """`Supervisor`: broker events in, commands and supervisor events out. Sans-IO and deterministic.
 
-It owns one `TradeBook` per trade, routes each broker event to its leg by `orderRef` (then by
-order id), hands it to its handler (`supervisor.handlers`: fire the leg, tell the pair and trade),
-and then runs the checks of `supervisor.protection` (stops, ladders, invariants, deadlines).
-Quantities move only on `ExecutionReported`; `StatusObserved` is compared, never applied.
+A small router over explicit collaborators: the `Desk` (policy, shared machines, outbox,
+deadlines, routing), the `LegEventHandlers` (one per broker event type), the `Choreography` (what a
+leg's change means for its pair, trade, ladder and milestones), the `Protection` (stop coverage,
+reduce-only, milestone stops) and the `Reconciler` (broker truth). Each call reads the clock once,
+finishes any work a fast path deferred, does its own work, runs the deadlines that fell due, and
+returns the commands it produced.
+
+Two paths hand orders out before the machines record why, because the order is what the caller
+is waiting for: `trigger` returns the entry built at arm time as soon as the entry machine allows
+a trigger (it is `armed`), and the execution that fills a detached entry in one piece returns the
+ladder built at arm time as soon as every level is untouched. The transitions follow on the next
+call or `settle()` (the runner calls it right after writing), and record those orders without
+sending them again. Everything else is decided by the transitions first.
+
 An event a machine does not allow becomes an `InvalidTransition` event: nothing raises out of
 `handle`, and the machine keeps its state.
 """
@@ -11,204 +21,171 @@ An event a machine does not allow becomes an `InvalidTransition` event: nothing 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol
+from typing import Any
 
 import attrs
-from statemachine import StateMachine
-from statemachine.exceptions import TransitionNotAllowed
 
-from machines import OverfillError
-from supervisor import codec
+from machines import ExecBook, ExecKind
 from supervisor import events as ev
-from supervisor.book import LegSlot, TradeBook
-from supervisor.calls import apply
-from supervisor.handlers import BrokerEventHandlers
-from supervisor.orders import entry_order, split_ref
+from supervisor.book import LegRecord, TradeRecord
+from supervisor.choreography import Choreography
+from supervisor.desk import Desk
+from supervisor.handlers import LegEventHandlers
+from supervisor.orders import build_trade, split_ref
 from supervisor.plan import TradePlan
-from supervisor.policy import Policy
+from supervisor.policy import CoverageAction, Policy
 from supervisor.port import (
     BrokerEvent,
-    CancelRejected,
+    BrokerNotice,
+    BrokerTruth,
     Command,
     CommissionReported,
     ConnectionLost,
     ConnectionRestored,
     ExecutionReported,
-    OrderAccepted,
-    OrderCancelled,
-    OrderRejected,
-    OrderSent,
-    ReplaceAccepted,
-    ReplaceRejected,
-    StatusObserved,
+    PlaceOrder,
 )
 from supervisor.protection import Protection
-from supervisor.reconcile import Reconciliation
+from supervisor.reconcile import Reconciler
+from supervisor.replay import RecordLike, replay
 from supervisor.snapshots import TradeSnapshot, snapshot
 
 Clock = Callable[[], float]
 Subscriber = Callable[[ev.SupervisorEvent], None]
+_CONTACT = ("sent", "working", "partially_filled", "cancel_requested", "replace_requested")
 
 
 class UnknownTradeError(KeyError):
     """A trade id the supervisor does not hold."""
 
 
-class RecordLike(Protocol):
-    """A journal record as replay reads it (supervisor.journal.Record fits)."""
-
-    @property
-    def kind(self) -> str: ...
-    @property
-    def wall(self) -> float: ...
-    @property
-    def value(self) -> Any: ...
-
-
-class ReplayClock:
-    """Reads the recorded time while a journal is replayed, then the live clock."""
-
-    def __init__(self, live: Clock) -> None:
-        self.live = live
-        self.replaying: float | None = None
-
-    def __call__(self) -> float:
-        return self.live() if self.replaying is None else self.replaying
-
-
-class Supervisor(BrokerEventHandlers, Protection, Reconciliation):
+class Supervisor:
     def __init__(self, clock: Clock, policy: Policy | None = None) -> None:
         self._clock = clock
         self.policy = policy or Policy()
-        self._books: dict[str, TradeBook] = {}
-        self._active: dict[str, TradeBook] = {}  # books not finished: the ones time can still move
-        self.prebuild = True  # build exit machines at arm time (off while replaying a journal)
-        self._by_ref: dict[str, tuple[TradeBook, LegSlot]] = {}
-        self._ref_by_id: dict[int, str] = {}
         self._events: list[ev.SupervisorEvent] = []
         self._subscribers: list[Subscriber] = []
-        self._now = 0.0
-        self._exec_owner: dict[str, TradeBook] = {}  # exec id -> its trade, for commissions
-        self._unmatched_commissions: dict[str, float] = {}  # reports that beat their execution
-        self._handlers: dict[type, Callable[[TradeBook, LegSlot, BrokerEvent], list[Command]]] = {
-            OrderSent: self._on_sent,  # type: ignore[dict-item]
-            OrderAccepted: self._on_accepted,  # type: ignore[dict-item]
-            ExecutionReported: self._on_execution,  # type: ignore[dict-item]
-            OrderCancelled: self._on_cancelled,  # type: ignore[dict-item]
-            OrderRejected: self._on_rejected,  # type: ignore[dict-item]
-            CancelRejected: self._on_cancel_rejected,  # type: ignore[dict-item]
-            ReplaceAccepted: self._on_replace_accepted,  # type: ignore[dict-item]
-            ReplaceRejected: self._on_replace_rejected,  # type: ignore[dict-item]
-            StatusObserved: self._on_status,  # type: ignore[dict-item]
-        }
+        self._trades: dict[str, TradeRecord] = {}
+        self._deferred: list[Callable[[], None]] = []
+        self.desk = Desk(self.policy, self._emit)
+        self.execs = ExecBook()
+        self.protection = Protection(self.desk)
+        self.choreography = Choreography(self.desk, self.protection)
+        self.handlers = LegEventHandlers(self.desk, self.choreography, self.protection, self.execs)
+        self.reconciler = Reconciler(self.desk, self.handlers, self.protection, self._trades, self._settle_trigger)
 
     @classmethod
     def restore(cls, records: Iterable[RecordLike], clock: Clock, policy: Policy | None = None) -> Supervisor:
-        """Rebuild every machine by replaying recorded inputs (calls and broker events) at their
-        recorded times. Outputs in the record (commands, events) are not inputs: skipped. Reconcile
-        with broker truth afterwards: what happened while the process was down is not in here."""
-        replay = ReplayClock(clock)
-        supervisor = cls(replay, policy)
-        supervisor.prebuild = False  # nothing is latency-bound while replaying
-        for record in records:
-            if record.kind not in ("broker_event", "meta"):
-                continue
-            value = record.value
-            if record.kind == "meta":
-                if not (isinstance(value, dict) and "type" in value):
-                    continue  # a note, not a call
-                value = codec.decode(value)
-            replay.replaying = record.wall
-            apply(supervisor, value)
-        replay.replaying = None
-        supervisor.prebuild = True
-        supervisor.drain_events()
-        return supervisor
+        """Rebuild every machine by replaying the recorded inputs at their recorded times (see
+        `supervisor.replay`). Reconcile with broker truth afterwards."""
+        return replay(cls, records, clock, policy)
 
     # -- the public surface ------------------------------------------------------------------
     def arm(self, plan: TradePlan) -> list[Command]:
-        """Build the trade's machines (never on the trigger path). Idempotent by trade_id."""
-        self._now = self._clock()
-        if plan.trade_id in self._books:
-            return []
-        book = TradeBook.arm(plan, entry_order(plan), prebuild=self.prebuild)
-        self._books[plan.trade_id] = book
-        self._active[plan.trade_id] = book
-        self._register(book, book.entry)
-        self._emit(ev.TradeArmed(trade_id=plan.trade_id, symbol=plan.symbol, quantity=plan.quantity))
-        if plan.attached:
-            self.prepare_attached(book)
-        return []
+        """Build every model and order of the trade (never on the trigger path). Idempotent."""
+        self._begin()
+        if plan.trade_id not in self._trades:
+            # under `coverage_gaps=warn` the supervisor places no stop of its own: no level repairs
+            repairs = self.policy.max_pair_repairs if self.policy.coverage_gaps is CoverageAction.REPAIR else 0
+            trade = build_trade(plan, repairs=repairs)
+            self._trades[plan.trade_id] = trade
+            for leg in trade.legs.values():
+                self.desk.register(trade, leg)
+            self._emit(ev.TradeArmed(trade_id=plan.trade_id, symbol=plan.symbol, quantity=plan.quantity))
+            for level, qty in enumerate(plan.split(plan.quantity), start=1):
+                if qty == 0:
+                    self._emit(ev.LadderLevelDropped(trade_id=plan.trade_id, leg=f"tp{level}", level=level,
+                                                     reason=f"allocation gives 0 of {plan.quantity} shares"))
+        return self._end()
 
     def trigger(self, trade_id: str, source_time: float | None = None) -> list[Command]:
-        """The strategy fired: one transition, then the prebuilt entry (and attached children)."""
-        book = self._book(trade_id)
-        self._now = self._clock()
-        if not self._fire(book, book.entry.machine, "trigger"):
-            return []
-        book.trigger_settled = False
-        book.latency["trigger"] = source_time if source_time is not None else self._now
-        book.latency["intent"] = self._now
-        commands: list[Command] = [book.entry.command]
-        commands += [s.command for s in book.exits() if s.attached and s.state == "pending"]
-        return commands
+        """The strategy fired: the entry built at arm time (and a bracket's children) go out at once,
+        if the entry machine allows a trigger; the transitions are recorded right after."""
+        trade = self._trade(trade_id)
+        commands = self._begin()
+        if trade.entry.state != "armed":
+            return commands + self._end()
+        out = [trade.entry_rec.order]
+        if trade.attached:
+            out += [leg.order for pair in trade.pairs for leg in (pair.sl, pair.tp)]  # type: ignore[attr-defined]
+        self.desk.handed_out.update(c.order_ref for c in out)
+        trade.stamps["trigger"] = source_time if source_time is not None else self.desk.now
+        trade.stamps["intent"] = self.desk.now
+        self._deferred.append(lambda: self._settle_trigger(trade))
+        return commands + out + self._end()
 
     def submit(self, plan: TradePlan) -> list[Command]:
-        """Arm and trigger at once. Submitting a trade_id already held returns no commands."""
-        if plan.trade_id in self._books:
-            return []
-        self.arm(plan)
-        return self.trigger(plan.trade_id)
+        """Arm and trigger at once. A trade_id already held returns no commands."""
+        if plan.trade_id in self._trades:
+            return self._begin() + self._end()
+        return self.arm(plan) + self.trigger(plan.trade_id)
 
     def expire(self, trade_id: str) -> list[Command]:
         """The single-fire watcher ended without a trigger."""
-        book = self._book(trade_id)
-        self._now = self._clock()
-        if self._fire(book, book.entry.machine, "expire"):
-            self._fire(book, book.trade, "abort")
-            self._after(book)
-        return []
+        trade = self._trade(trade_id)
+        self._begin()
+        if self.desk.fire_leg(trade, trade.entry_rec, "expire") is not None:
+            self._trade_event(trade, "abort")
+        return self._end()
 
     def cancel(self, trade_id: str) -> list[Command]:
-        """Cancel the entry if it is still working. Shares already held keep their exits."""
-        book = self._book(trade_id)
-        self._now = self._clock()
-        self._settle(book)
-        commands = self.request_cancel(book, book.entry)
-        return commands + self._after(book)
+        """Stop entering: an armed trade expires, a working entry is cancelled. Shares already held
+        keep their exits."""
+        trade = self._trade(trade_id)
+        self._begin()
+        if trade.entry.state in ("armed", "triggered"):
+            if self.desk.fire_leg(trade, trade.entry_rec, "expire") is not None:
+                self._trade_event(trade, "abort")
+        elif trade.entry.state in ("pending", "sent", "working", "partially_filled", "replace_requested"):
+            self.desk.cancel(trade, trade.entry_rec)
+        return self._end()
 
     def handle(self, event: BrokerEvent) -> list[Command]:
-        self._now = self._clock()
+        commands = self._begin()
+        # what fell due before this event happened, happened first (not what fell due while the
+        # event was on its way: a report stamped before a grace period ran out still counts)
+        stamp = getattr(event, "time", 0.0)
+        self._run_deadlines(min(stamp, self.desk.now) if stamp else self.desk.now)
         if isinstance(event, ConnectionLost):
-            return self._on_connection_lost()
-        if isinstance(event, ConnectionRestored):
-            return self.tick()
-        if isinstance(event, CommissionReported):
-            self._on_commission(event)
-            return []
-        routed = self._route(event)
-        if routed is None:
-            return self.tick()
-        book, slot = routed
-        self._settle(book)
-        commands = self._handlers[type(event)](book, slot, event)
-        commands += self._after(book)
-        if not book.finished:
-            self._active[book.trade_id] = book  # a late fill can reopen a closed trade
-        return commands + self._sweep(exclude=book)
+            self._lose_contact()
+        elif isinstance(event, CommissionReported):
+            self._commission(event)
+        elif isinstance(event, BrokerNotice):
+            self._emit(ev.BrokerNoticeReceived(trade_id="", code=event.code, message=event.message))
+        elif not isinstance(event, ConnectionRestored):  # the runner reconciles after a restore
+            routed = self._route(event)
+            if routed is not None:
+                trade, leg = routed
+                fast = self._fast_exits(trade, leg, event)
+                if fast:
+                    self._deferred.append(lambda: self.handlers.handle(trade, leg, event))
+                    return commands + fast
+                self.handlers.handle(trade, leg, event)
+        return commands + self._end()
 
     def tick(self) -> list[Command]:
-        """Time passed: deadlines, grace periods. Call it on a timer when no event arrives."""
-        self._now = self._clock()
-        return self._sweep()
+        """Time passed: the deadlines that fell due (grace periods, submission deadlines)."""
+        commands = self._begin()
+        self._run_deadlines()
+        return commands + self._end()
+
+    def settle(self) -> list[Command]:
+        """Record what a fast path handed out (the runner calls it right after the write)."""
+        return self._begin() + self._end()
+
+    def reconcile(self, truth: BrokerTruth) -> list[Command]:
+        commands = self._begin()
+        self.reconciler.reconcile(truth)
+        self._run_deadlines()
+        return commands + self._end()
 
     def trades(self) -> list[TradeSnapshot]:
-        return [self.trade(trade_id) for trade_id in self._books]
+        return [self.trade(trade_id) for trade_id in self._trades]
 
     def trade(self, trade_id: str) -> TradeSnapshot:
-        book = self._book(trade_id)
-        self._settle(book)
-        return snapshot(book)
+        trade = self._trade(trade_id)
+        self._settle()
+        return snapshot(trade)
 
     def drain_events(self) -> list[ev.SupervisorEvent]:
         drained, self._events = self._events, []
@@ -217,91 +194,130 @@ class Supervisor(BrokerEventHandlers, Protection, Reconciliation):
     def subscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.append(subscriber)
 
+    @property
+    def last_execution_time(self) -> float | None:
+        times = [f.current.time for f in self.execs.families.values() if isinstance(f.current.time, (int, float))]
+        return max(times) if times else None
+
     # -- plumbing ----------------------------------------------------------------------------
-    def _book(self, trade_id: str) -> TradeBook:
+    def _begin(self) -> list[Command]:
+        self.desk.now = self._clock()
+        self._settle()
+        return self.desk.drain()
+
+    def _end(self) -> list[Command]:
+        return self.desk.drain()
+
+    def _settle(self) -> None:
+        while self._deferred:
+            self._deferred.pop(0)()
+        if self.desk.handed_out:
+            left = sorted(self.desk.handed_out)
+            self.desk.handed_out.clear()
+            self._emit(ev.InvariantViolated(trade_id="", invariant="fast_path",
+                                            detail=f"handed out but never recorded: {left}"))
+
+    def _settle_trigger(self, trade: TradeRecord) -> None:
+        desk = self.desk
+        if trade.entry.state == "armed" and desk.fire_leg(trade, trade.entry_rec, "trigger") is None:
+            return
+        if trade.entry.state == "triggered":
+            desk.place(trade, trade.entry_rec)
+        self._trade_event(trade, "enter")
+        step = desk.fire(desk.machines.ladder, trade, trade, "start")
+        if step is not None:
+            self.choreography.run(trade, step.intents)
+
+    def _trade_event(self, trade: TradeRecord, event: str) -> None:
+        step = self.desk.fire(self.desk.machines.trade, trade, trade, event)
+        if step is not None:
+            self.choreography.run(trade, step.intents)
+
+    def _trade(self, trade_id: str) -> TradeRecord:
         try:
-            return self._books[trade_id]
+            return self._trades[trade_id]
         except KeyError:
             raise UnknownTradeError(f"trade_id={trade_id!r} is not held by this supervisor") from None
 
-    def _register(self, book: TradeBook, slot: LegSlot) -> None:
-        self._by_ref[slot.order_ref] = (book, slot)
-
-    def _route(self, event: BrokerEvent) -> tuple[TradeBook, LegSlot] | None:
+    def _route(self, event: BrokerEvent) -> tuple[TradeRecord, LegRecord] | None:
         ref = getattr(event, "order_ref", "") or ""
-        order_id = getattr(event, "order_id", None)
-        found = self._by_ref.get(ref)
-        if found is None and order_id is not None and order_id in self._ref_by_id:
-            found = self._by_ref.get(self._ref_by_id[order_id])
+        found = self.desk.by_ref.get(ref)
+        if found is None:
+            perm = getattr(event, "perm_id", None)
+            if perm:
+                found = next(((t, leg) for t, leg in self.desk.by_ref.values() if leg.perm_id == perm), None)
         if found is None:
             parsed = split_ref(ref)
             self._emit(ev.UnknownOrderEvent(
-                trade_id=parsed[0] if parsed else "", leg=parsed[1] if parsed else "",
-                order_ref=ref, order_id=order_id, event_type=type(event).__name__,
+                trade_id=parsed[0] if parsed else "", leg=parsed[1] if parsed else "", order_ref=ref,
+                order_id=getattr(event, "order_id", None), event_type=type(event).__name__,
             ))
-            return None
-        if order_id is not None:
-            self._ref_by_id.setdefault(order_id, found[1].order_ref)
         return found
+
+    def _fast_exits(self, trade: TradeRecord, leg: LegRecord, event: BrokerEvent) -> list[Command]:
+        """The ladder built at arm time, when this execution fills a detached entry in one piece
+        and no level has been touched: what the machines will decide, handed out before they do."""
+        if not (isinstance(event, ExecutionReported) and leg is trade.entry and trade.ladder == "waiting"
+                and not trade.attached and leg.filled == 0 and event.qty == trade.quantity
+                and event.action is leg.order.action and leg.state in ("pending", "sent", "working")
+                and self.execs.classify(event.exec_id) is ExecKind.NEW
+                and all(pair.state == "pending" and pair.target_qty > 0 for pair in trade.pairs)):
+            return []
+        out: list[PlaceOrder] = []
+        for pair in trade.pairs:
+            out += [_sized(pair.sl, pair.target_qty), _sized(pair.tp, pair.target_qty)]
+        self.desk.handed_out.update(c.order_ref for c in out)
+        trade.stamps.setdefault("exits_out", self.desk.now)
+        return list(out)
+
+    def _lose_contact(self) -> None:
+        for trade in self._trades.values():
+            if trade.finished:
+                continue
+            for leg in trade.legs.values():
+                if leg.state in _CONTACT:
+                    self.desk.fire_leg(trade, leg, "lose_contact")
+
+    def _commission(self, event: CommissionReported) -> None:
+        family = self.execs.family_of(event.exec_id)
+        found = self.desk.by_ref.get(family.owner) if family is not None else None
+        if found is None:
+            self.handlers.unmatched[event.exec_id] = event.commission
+        else:
+            found[0].commissions[event.exec_id] = event.commission
+
+    def _run_deadlines(self, until: float | None = None) -> None:
+        for deadline in self.desk.deadlines.due(self.desk.now if until is None else until):
+            trade = self._trades.get(deadline.trade_id)
+            if trade is None:
+                continue
+            if deadline.kind == "cover":
+                self.protection.on_deadline(trade, deadline)
+                continue
+            leg = trade.legs.get(deadline.key)
+            if leg is None:
+                continue
+            if deadline.kind == "status":
+                self.handlers.status_deadline(trade, leg, deadline.since)
+            elif deadline.kind == "leftover":
+                self.choreography.leftover_due(trade, leg)
+            elif deadline.kind == "send" and leg.state == "pending" and leg.intended_at == deadline.since:
+                self._stalled(trade, leg, "send", deadline.since)
+            elif deadline.kind == "ack" and leg.state == "sent" and leg.sent_at == deadline.since:
+                self._stalled(trade, leg, "ack", deadline.since)
+
+    def _stalled(self, trade: TradeRecord, leg: LegRecord, stage: str, since: float) -> None:
+        self._emit(ev.SubmissionStalled(trade_id=trade.trade_id, leg=leg.leg, order_ref=leg.order_ref, stage=stage,
+                                        waited=self.desk.now - since))
 
     def _emit(self, event: ev.SupervisorEvent) -> None:
         if event.time == 0.0:
-            event = attrs.evolve(event, time=self._now)
+            event = attrs.evolve(event, time=self.desk.now)
         self._events.append(event)
         for subscriber in self._subscribers:
             subscriber(event)
 
-    def _fire(self, book: TradeBook, machine: StateMachine, event: str, **kwargs: Any) -> bool:
-        """Send one event to a machine; a refusal becomes an `InvalidTransition` event."""
-        before = str(machine.current_state_value)
-        try:
-            machine.send(event, **kwargs)
-        except (TransitionNotAllowed, OverfillError, ValueError) as exc:
-            self._emit(ev.InvalidTransition(
-                trade_id=book.trade_id, leg=_leg_name(machine), machine=type(machine).__name__,
-                state=before, event=event, detail=str(exc),
-            ))
-            return False
-        after = str(machine.current_state_value)
-        if after != before:
-            self._emit(ev.LegTransitioned(
-                trade_id=book.trade_id, leg=_leg_name(machine), machine=type(machine).__name__,
-                event=event, source=before, target=after,
-            ))
-        return True
 
-    def _settle(self, book: TradeBook) -> None:
-        """Finish the bookkeeping the trigger deferred to keep its path to one transition."""
-        if book.trigger_settled:
-            return
-        book.trigger_settled = True
-        self._fire(book, book.entry.machine, "intend")
-        self._fire(book, book.trade, "enter")
-        book.entry.intended_at = book.latency.get("intent", self._now)
-        self._emit_intended(book, book.entry)
-        for slot in book.exits():
-            if slot.attached:
-                slot.intended_at = book.entry.intended_at
-                self._emit_intended(book, slot)
-
-    def _emit_intended(self, book: TradeBook, slot: LegSlot) -> None:
-        cmd = slot.command
-        self._emit(ev.OrderIntended(
-            trade_id=book.trade_id, leg=slot.name, order_ref=cmd.order_ref, quantity=cmd.quantity,
-            order_type=cmd.order_type.value, limit_price=cmd.limit_price, stop_price=cmd.stop_price,
-        ))
-
-    def _sweep(self, exclude: TradeBook | None = None) -> list[Command]:
-        commands: list[Command] = []
-        for book in list(self._active.values()):
-            if book.finished:
-                del self._active[book.trade_id]
-            elif book is not exclude:
-                self._settle(book)
-                commands += self._after(book)
-        return commands
-
-
-def _leg_name(machine: object) -> str:
-    model = getattr(machine, "model", None)
-    return str(getattr(model, "leg", "") or getattr(model, "name", "") or "trade")
+def _sized(leg: Any, qty: int) -> PlaceOrder:
+    order: PlaceOrder = leg.order
+    return order if order.quantity == qty else attrs.evolve(order, quantity=qty)

@@ -157,7 +157,9 @@ class EmergencyStopPlaced(SupervisorEvent):
 
 
 @attrs.frozen(kw_only=True)
-class ProtectiveStopResized(SupervisorEvent):
+class ExitResized(SupervisorEvent):
+    """A modify of an exit's quantity was acknowledged (a level's stop grew, an exit shrank)."""
+
     order_ref: str
     quantity: int
 
@@ -259,3 +261,61 @@ class ReconciliationCompleted(SupervisorEvent):
     orphans: int = 0
     coverage_gaps: int = 0
     position_mismatches: int = 0
+
+
+@attrs.frozen(kw_only=True)
+class CommandRefused(SupervisorEvent):
+    """The broker refused a cancel (161, 10148) or a modify (104, 10147): the order stays as it was."""
+
+    order_ref: str
+    command: str  # "cancel" or "modify"
+    code: int
+    reason: str
+    refusals: int  # how many times this order refused this kind of command so far
+
+
+@attrs.frozen(kw_only=True)
+class RetryLimitReached(SupervisorEvent):
+    """A refused command reached `Policy`'s retry limit: it is not sent again."""
+
+    order_ref: str
+    command: str
+    refusals: int
+    action: str  # what the supervisor does instead ("keep the old stop", "alert", ...)
+
+
+@attrs.frozen(kw_only=True)
+class ProtectionFailed(SupervisorEvent):
+    """Shares are without a stop and no more can be placed (repairs and emergency stops exhausted,
+    or every attempt refused): a person must act."""
+
+    position: int
+    stop_coverage: int
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class CoverageRestored(SupervisorEvent):
+    """A coverage gap closed: every executed share is under a working stop again."""
+
+    position: int
+    stop_coverage: int
+
+
+@attrs.frozen(kw_only=True)
+class BrokerNoticeReceived(SupervisorEvent):
+    """A broker message that changes no order (information, connectivity warnings): kept for the record."""
+
+    code: int
+    message: str
+
+
+@attrs.frozen(kw_only=True)
+class LegRestored(SupervisorEvent):
+    """A ladder level lost its stop or its target with shares left: a new leg takes its place in the
+    same OCA group."""
+
+    order_ref: str
+    replaces: str
+    quantity: int
+    reason: str

@@ -78,6 +78,10 @@ class JournalRecorder:
         self._call(Tick())
         return self._out(self.supervisor.tick())
 
+    def settle(self) -> list[Command]:
+        """Not an input: the transitions that follow the last input (replay settles after each)."""
+        return self._out(self.supervisor.settle())
+
     def reconcile(self, truth: BrokerTruth) -> list[Command]:
         self._call(Reconcile(truth))
         return self._out(self.supervisor.reconcile(truth))

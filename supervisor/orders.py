@@ -1,7 +1,12 @@
-"""Intents: the `PlaceOrder` values a plan turns into, each with `orderRef = <trade_id>:<leg>`."""
+"""Orders: the `PlaceOrder` values a plan turns into, each with `orderRef = <trade_id>:<leg>`, and the
+leg records that carry them (built when a trade is armed, so no hot path builds an order)."""
 
 from __future__ import annotations
 
+import attrs
+
+from machines import PairModel
+from supervisor.book import LegRecord, Role, TradeRecord
 from supervisor.plan import EntryType, TradePlan
 from supervisor.port import OrderType, PlaceOrder
 
@@ -70,3 +75,64 @@ def _exit_order(
         parent_ref=parent_ref,
         account=plan.account,
     )
+
+
+# -- legs with their orders, built at arm time (never on the trigger path) ------------------------
+
+def entry_leg(plan: TradePlan) -> LegRecord:
+    command = entry_order(plan)
+    return LegRecord(leg="entry", intended_qty=plan.quantity, limit_price=command.limit_price, state="armed",
+                     trade_id=plan.trade_id, role=Role.ENTRY, command=command)
+
+
+def level_legs(
+    trade: TradeRecord, level: int, generation: int, qty: int, *, attached: bool
+) -> tuple[LegRecord, LegRecord]:
+    """The take-profit and stop-loss of a ladder level, in an OCA group of their own. A successor
+    (generation 2, 3, ...) gets new names and a new group: orderRefs are never reused."""
+    plan = trade.p
+    suffix = "" if generation == 1 else f"~{generation}"
+    oca = f"{plan.trade_id}:oca{level}{suffix}"
+    parent = trade.entry_rec.order_ref if attached else None
+    price = plan.take_profits[level - 1]
+    stop = plan.stop_for(level)
+    tp_cmd = take_profit_order(plan, f"tp{level}{suffix}", qty, price, oca_group=oca, parent_ref=parent)
+    sl_cmd = stop_order(plan, f"sl{level}{suffix}", qty, stop, oca_group=oca, parent_ref=parent)
+    tp = LegRecord(leg=f"tp{level}{suffix}", intended_qty=qty, limit_price=price, trade_id=plan.trade_id,
+                   role=Role.TAKE_PROFIT, command=tp_cmd, level=level)
+    sl = LegRecord(leg=f"sl{level}{suffix}", intended_qty=qty, stop_price=stop, trade_id=plan.trade_id,
+                   role=Role.STOP, command=sl_cmd, level=level)
+    return tp, sl
+
+
+def emergency_leg(trade: TradeRecord, number: int, qty: int) -> LegRecord:
+    plan = trade.p
+    name = f"estop{number}"
+    command = stop_order(plan, name, qty, plan.protective_stop, oca_group=None)
+    return LegRecord(leg=name, intended_qty=qty, stop_price=plan.protective_stop, trade_id=plan.trade_id,
+                     role=Role.STOP, command=command)
+
+
+def build_trade(plan: TradePlan, *, repairs: int) -> TradeRecord:
+    """Every model of a trade, with every order it may place, built once when it is armed."""
+    entry = entry_leg(plan)
+    trade = TradeRecord(trade_id=plan.trade_id, entry=entry, quantity=plan.quantity, attached=plan.attached,
+                        plan=plan, legs={"entry": entry})
+    for level, qty in enumerate(plan.split(plan.quantity), start=1):
+        if qty == 0:
+            continue  # a level the allocation gives no share: LadderLevelDropped at arm
+        tp, sl = level_legs(trade, level, 1, qty, attached=plan.attached)
+        trade.legs[tp.leg] = tp
+        trade.legs[sl.leg] = sl
+        trade.pairs.append(PairModel(f"pair{level}", level, tp, sl, target_qty=qty, repairs_left=repairs))
+    return trade
+
+
+def restored_leg(trade: TradeRecord, old: LegRecord, name: str, qty: int) -> LegRecord:
+    """A new leg doing a lost one's work: the same order under a new name, in the same OCA group,
+    no longer attached (its parent has filled)."""
+    command = attrs.evolve(old.order, order_ref=order_ref(trade.trade_id, name), quantity=max(qty, 1),
+                           parent_ref=None)
+    return LegRecord(leg=name, intended_qty=command.quantity, limit_price=command.limit_price,
+                     stop_price=command.stop_price, trade_id=trade.trade_id, role=old.role, command=command,
+                     level=old.level)

@@ -3,9 +3,13 @@
 The supervisor decides (sans-IO); the runner only carries values across. One `pump()`:
 
 1. poll the broker and hand every event to `supervisor.handle`, executing the commands it
-   returns at once; after a `ConnectionRestored` (events may have been lost in the outage) and
-   after a `SubmissionStalled` (an order may sit at the broker unacknowledged) it asks the broker
-   for its truth and hands it to `supervisor.reconcile`;
+   returns at once, then `supervisor.settle()` (the machines record what a fast path handed out);
+   after a `ConnectionRestored` (events may have been lost in the outage) and after a
+   `SubmissionStalled` (an order may sit at the broker unacknowledged) it asks the broker for its
+   truth (the whole day's executions: the account-wide de-duplication makes that cheap, and a
+   correction lost in the outage carries its original's time) and hands it to
+   `supervisor.reconcile`. A broker that is down again by then answers `ConnectionError`: the
+   reconciliation waits for the next `ConnectionRestored`;
 2. `supervisor.tick()` once, so grace periods and deadlines fire even when nothing arrives;
 3. poll again until the broker has nothing new (executed commands answer with events).
 
@@ -23,7 +27,7 @@ from typing import Protocol
 
 from supervisor.events import SubmissionStalled, SupervisorEvent
 from supervisor.plan import TradePlan
-from supervisor.port import BrokerEvent, BrokerPort, BrokerTruth, Command, ConnectionRestored, ExecutionReported
+from supervisor.port import BrokerEvent, BrokerPort, BrokerTruth, Command, ConnectionRestored
 from supervisor.snapshots import TradeSnapshot
 
 EventCallback = Callable[[SupervisorEvent], None]
@@ -38,6 +42,7 @@ class SupervisorLike(Protocol):
     def expire(self, trade_id: str) -> list[Command]: ...
     def cancel(self, trade_id: str) -> list[Command]: ...
     def handle(self, event: BrokerEvent) -> list[Command]: ...
+    def settle(self) -> list[Command]: ...
     def tick(self) -> list[Command]: ...
     def reconcile(self, truth: BrokerTruth) -> list[Command]: ...
     def trades(self) -> list[TradeSnapshot]: ...
@@ -57,15 +62,16 @@ class Runner:
         self.broker = broker
         self.reconciliations = 0
         self._stalled = False
-        # executions are asked for from the last one seen: the broker may have made more since
-        self._last_execution: float | None = None
         supervisor.subscribe(self._watch)
         if on_event is not None:
             supervisor.subscribe(on_event)
 
     def execute(self, commands: Iterable[Command]) -> None:
-        """Hand each command to the broker, in order. Outcomes come back as events."""
+        """Hand each command to the broker, in order, then let the supervisor record what it
+        handed out (and hand over anything that recording called for). Outcomes come back as events."""
         for command in commands:
+            self.broker.execute(command)
+        for command in self.supervisor.settle():
             self.broker.execute(command)
 
     def pump(self) -> int:
@@ -76,11 +82,16 @@ class Runner:
         self._reconcile_if_stalled()
         return handled + self._drain()
 
-    def reconcile(self) -> None:
-        """Ask the broker for its truth and let the supervisor settle with it."""
-        truth = self.broker.query(executions_since=self._last_execution)
+    def reconcile(self) -> bool:
+        """Ask the broker for its truth and let the supervisor settle with it. False when the
+        broker could not answer (not connected): the next `ConnectionRestored` reconciles."""
+        try:
+            truth = self.broker.query(executions_since=None)
+        except ConnectionError:
+            return False
         self.reconciliations += 1
         self.execute(self.supervisor.reconcile(truth))
+        return True
 
     async def run(self, stop: asyncio.Event, interval: float) -> None:
         """Pump, then wait `interval` seconds (or until `stop` is set), until `stop` is set."""
@@ -95,8 +106,6 @@ class Runner:
         while events := self.broker.poll():
             for event in events:
                 handled += 1
-                if isinstance(event, ExecutionReported):
-                    self._last_execution = max(self._last_execution or event.time, event.time)
                 self.execute(self.supervisor.handle(event))
                 if isinstance(event, ConnectionRestored):
                     self._stalled = False
@@ -105,14 +114,9 @@ class Runner:
         return handled
 
     def _reconcile_if_stalled(self) -> None:
-        if not self._stalled:
-            return
-        self._stalled = False
-        try:
-            self.reconcile()
-        except ConnectionError:
-            # still disconnected: the reconcile that follows ConnectionRestored settles it
-            return
+        if self._stalled:
+            self._stalled = False
+            self.reconcile()  # still disconnected: the reconcile after ConnectionRestored settles it
 
     def _watch(self, event: SupervisorEvent) -> None:
         if isinstance(event, SubmissionStalled):

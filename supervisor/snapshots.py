@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 
-from supervisor.book import TradeBook
+from supervisor.book import TradeRecord, coverage, position
 
 
 @attrs.frozen(kw_only=True)
@@ -21,7 +21,9 @@ class LegSnapshot:
     limit_price: float | None
     stop_price: float | None
     late_exec_ids: tuple[str, ...]
-    replace_failures: tuple[str, ...]
+    cancel_refusals: int = 0
+    replace_refusals: int = 0
+    reject_reason: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -38,9 +40,12 @@ class TradeSnapshot:
     realized_pnl: float
     commissions: float
     legs: tuple[LegSnapshot, ...]
-    pairs: tuple[tuple[int, str], ...]
+    pairs: tuple[tuple[str, str], ...]  # (pair name, state)
     working_orders: tuple[str, ...]
     latency: tuple[tuple[str, float], ...]
+    ladder: str = ""
+    cover: str = ""
+    milestones: str = ""
 
     def leg(self, name: str) -> LegSnapshot:
         for leg in self.legs:
@@ -49,24 +54,24 @@ class TradeSnapshot:
         raise KeyError(f"leg={name!r} is not in trade {self.trade_id} (legs: {[x.name for x in self.legs]})")
 
 
-def snapshot(book: TradeBook) -> TradeSnapshot:
+def snapshot(trade: TradeRecord) -> TradeSnapshot:
     legs = tuple(
         LegSnapshot(
-            name=slot.name, role=slot.role.value, order_ref=slot.order_ref, order_id=slot.model.order_id,
-            state=slot.state, intended_qty=slot.model.intended_qty, broker_qty=slot.model.broker_qty,
-            filled_qty=slot.model.filled_qty, avg_price=slot.model.avg_price, limit_price=slot.model.limit_price,
-            stop_price=slot.model.stop_price, late_exec_ids=tuple(slot.model.late_exec_ids),
-            replace_failures=tuple(slot.model.replace_failures),
+            name=leg.leg, role=leg.role.value, order_ref=leg.order_ref, order_id=leg.order_id, state=leg.state,
+            intended_qty=leg.intended_qty, broker_qty=leg.broker_qty, filled_qty=leg.filled,
+            avg_price=leg.avg_price, limit_price=leg.limit_price, stop_price=leg.stop_price,
+            late_exec_ids=tuple(leg.late_exec_ids), cancel_refusals=leg.cancel_refusals,
+            replace_refusals=leg.replace_refusals, reject_reason=leg.reject_reason,
         )
-        for slot in book.legs.values()
+        for leg in trade.legs.values()
     )
     return TradeSnapshot(
-        trade_id=book.trade_id, symbol=book.plan.symbol, side=book.plan.side.value,
-        state=str(book.trade.current_state_value), position=book.position, entry_filled=book.entry_filled,
-        exit_filled=book.exit_filled, entry_avg_price=book.entry.model.avg_price,
-        stop_coverage=book.stop_coverage(), realized_pnl=book.realized_pnl(),
-        commissions=round(sum(book.commissions.values()), 6), legs=legs,
-        pairs=tuple((level, pair.state) for level, pair in sorted(book.pairs.items())),
-        working_orders=tuple(slot.order_ref for slot in book.legs.values() if slot.live),
-        latency=tuple(sorted(book.latency.items())),
+        trade_id=trade.trade_id, symbol=trade.p.symbol, side=trade.p.side.value, state=trade.state,
+        position=position(trade), entry_filled=trade.entry.filled, exit_filled=trade.exit_filled,
+        entry_avg_price=trade.entry.avg_price, stop_coverage=coverage(trade), realized_pnl=trade.realized_pnl(),
+        commissions=round(sum(trade.commissions.values()), 6), legs=legs,
+        pairs=tuple((pair.name, pair.state) for pair in trade.pairs),
+        working_orders=tuple(leg.order_ref for leg in trade.legs.values() if leg.live),
+        latency=tuple(sorted(trade.stamps.items())), ladder=trade.ladder, cover=trade.cover,
+        milestones=trade.milestones,
     )

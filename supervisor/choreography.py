@@ -1,0 +1,331 @@
+"""What follows a leg's change: its pair, its trade, the ladder and the milestones are told, and the
+intents their transitions record become orders.
+
+After a broker event moved a leg, `after_leg` tells the machines that read it: the pair of an exit
+leg (`leg_changed`), the trade (`inventory`, `reduced`, `entry_ended`), the Ladder (`shares_added`,
+`entry_ended`, `stop_executed`, `children_done`) and the Milestones (`target_filled`). Each is told
+only what happened to it; what it does about it is its own table. `run` then carries out the
+intents: place a level's stop and target, grow its stop, cancel its legs, place a successor,
+allocate the entry's shares to the levels, cancel the children of a bracket, report the outcome.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from machines import PairModel
+from supervisor import events as ev
+from supervisor.book import LegRecord, Role, TradeRecord, entry_filled, exposure, position
+from supervisor.desk import Desk, leg_of
+from supervisor.machinery import Step
+from supervisor.orders import level_legs, restored_leg
+from supervisor.policy import OrphanAction
+from supervisor.protection import Protection
+
+Intent = tuple[str, Any]
+
+
+class Choreography:
+    def __init__(self, desk: Desk, protection: Protection) -> None:
+        self.desk = desk
+        self.protection = protection
+        self.m = desk.machines
+        protection.restore = self.run
+
+    # -- telling the machines ------------------------------------------------------------------
+    def after_leg(self, trade: TradeRecord, leg: LegRecord, step: Step, *, shares: int) -> None:
+        """`step` moved `leg` (or counted `shares` executed by it, which may be 0 or negative)."""
+        desk = self.desk
+        if leg.role is Role.ENTRY:
+            if shares > 0:
+                self._trade(trade, "inventory")
+                self._ladder(trade, "shares_added")
+            if step.moved and leg.terminal:
+                self._trade(trade, "entry_ended")
+                self._ladder(trade, "entry_ended")
+            return
+        pair = trade.pair_of(leg)
+        if pair is not None:
+            if shares:
+                refresh_caps(pair)
+            # a pair is told when a leg changed state: the caps make a fill that completes the
+            # level move its leg, so the fills in between need no word to the pair
+            pair_step = desk.fire(self.m.pair, pair, trade, "leg_changed") if step.moved else None
+            if pair_step is not None:
+                self.run(trade, pair_step.intents)
+                if pair_step.moved and pair.done:
+                    self._leftovers(trade, pair)
+                if pair_step.moved and pair.state == "closed_by_tp":
+                    self._milestones(trade)
+                if trade.ladder == "detaching" and all(p.done for p in trade.pairs):
+                    self._ladder(trade, "children_done")
+        elif step.moved and leg.terminal:
+            self._extra_ended(trade)  # an emergency stop gone: the ladder may take its shares
+        if shares > 0 and leg.filled == shares and trade.entry_live:
+            # a stop: the breakout failed; a target: the price ran past it while the entry still
+            # bought below it. Either way the rest of the entry is not wanted: stop entering
+            self._ladder(trade, "stop_executed")
+        if (shares and (step.moved or pair is None or pair.done)) or (step.moved and leg.terminal):
+            self._trade(trade, "reduced")
+
+    def _leftovers(self, trade: TradeRecord, pair: PairModel) -> None:
+        """A level is over, yet a leg of it still works: the broker cancels it through the OCA group
+        at once, so one still working after the grace period is an orphan (or was resized behind
+        our back, by a modify that crossed a sibling's fill): reported then, and cancelled under
+        `Policy.orphan_exits` cancel (the default)."""
+        for leg in (pair.tp, pair.sl):
+            if leg.live:
+                self.desk.deadlines.add(self.desk.now + self.desk.policy.protection_grace, "leftover",
+                                        trade.trade_id, leg.leg, self.desk.now)
+
+    def leftover_due(self, trade: TradeRecord, leg: LegRecord) -> None:
+        pair = trade.pair_of(leg)
+        if pair is None or not pair.done or not leg.live or leg.state == "cancel_requested":
+            return
+        policy = self.desk.policy.orphan_exits
+        self.desk.emit(ev.OrphanExitDetected(trade_id=trade.trade_id, leg=leg.leg, order_ref=leg.order_ref,
+                                             working_qty=max(leg.order_qty - leg.filled, 0),
+                                             position=position(trade), policy=policy.value))
+        if policy is OrphanAction.CANCEL:
+            self.desk.cancel(trade, leg)
+
+    def _trade(self, trade: TradeRecord, event: str) -> None:
+        step = self.desk.fire(self.m.trade, trade, trade, event)
+        if step is not None:
+            self.run(trade, step.intents)
+
+    def _ladder(self, trade: TradeRecord, event: str) -> None:
+        step = self.desk.fire(self.m.ladder, trade, trade, event)
+        if step is not None:
+            self.run(trade, step.intents)
+
+    def _milestones(self, trade: TradeRecord) -> None:
+        step = self.desk.fire(self.m.milestones, trade, trade, "target_filled")
+        if step is not None:
+            self.run(trade, step.intents)
+
+    # -- intents -------------------------------------------------------------------------------
+    def run(self, trade: TradeRecord, intents: tuple[Intent, ...] | list[Intent]) -> None:
+        for name, subject in intents:
+            getattr(self, f"_do_{name}")(trade, subject)
+
+    # pair intents
+    def _do_place_both(self, trade: TradeRecord, pair: PairModel) -> None:
+        qty = pair.remaining if pair.allocated > 0 else pair.target_qty
+        if qty > 0 and self._place_stop(trade, pair, qty):
+            self.desk.place(trade, leg_of(pair.tp), qty)
+
+    def _place_stop(self, trade: TradeRecord, pair: PairModel, qty: int) -> bool:
+        sl = leg_of(pair.sl)
+        wanted = self.protection.wanted_stop(trade, pair)  # a level placed after a milestone
+        if sl.order.stop_price != wanted:
+            sl.command = attrs.evolve(sl.order, stop_price=wanted)
+            sl.stop_price = wanted
+        return self.desk.place(trade, sl, qty)
+
+    def _do_fit_legs(self, trade: TradeRecord, pair: PairModel) -> None:
+        """The level grew (the entry filled more of it): its stop and target grow to cover it. A
+        leg not yet acknowledged, or with a change in flight, grows on its next fact."""
+        if pair.allocated == 0:
+            return
+        for model in (pair.sl, pair.tp):
+            leg = leg_of(model)
+            wanted = leg.filled + pair.remaining
+            free = leg.pending_qty is None and leg.state in ("working", "partially_filled")
+            if free and leg.order_qty < wanted and not self.desk.modify(trade, leg, qty=wanted):
+                self._make_room(trade)
+
+    def _make_room(self, trade: TradeRecord) -> None:
+        """Emergency stops hold shares the ladder now covers: they go, and the ladder grows when
+        they are gone (their end is the fact that grows it)."""
+        for leg in trade.extras:
+            rec = leg_of(leg)
+            if rec.role is Role.STOP and rec.live and rec.state != "cancel_requested":
+                self.desk.cancel(trade, rec)
+
+    def _extra_ended(self, trade: TradeRecord) -> None:
+        for pair in trade.pairs:
+            if pair.state in ("armed", "reducing"):
+                step = self.desk.fire(self.m.pair, pair, trade, "allocate")
+                if step is not None:
+                    self.run(trade, step.intents)
+
+    def _do_restore_legs(self, trade: TradeRecord, pair: PairModel) -> None:
+        """A leg of a level that still holds shares is gone: a new one takes its place in the same
+        OCA group (the stop first), and the lost one is retired (its executions still count). A
+        leg reduce-only would block is not built: the next fact (the exits shrinking) restores it."""
+        left = pair.remaining
+        for attr in ("sl", "tp"):
+            old = leg_of(getattr(pair, attr))
+            if old.live:
+                continue
+            if old.state == "idle":  # never went (its placement was blocked): it goes now
+                self.desk.place(trade, old, left)
+                continue
+            name = _fresh_name(trade, old.leg.split("~")[0])
+            new = restored_leg(trade, old, name, left)
+            if attr == "sl":
+                new.command = attrs.evolve(new.order, stop_price=self.protection.wanted_stop(trade, pair))
+                new.stop_price = new.order.stop_price
+            if exposure(trade, extra=new.order) > max(position(trade), 0):
+                continue
+            pair.repairs_left -= 1
+            pair.retired.append(old)
+            setattr(pair, attr, new)
+            trade.legs[new.leg] = new
+            self.desk.register(trade, new)
+            self.desk.emit(ev.LegRestored(trade_id=trade.trade_id, leg=new.leg, order_ref=new.order_ref,
+                                          replaces=old.leg, quantity=left, reason=old.reject_reason or old.state))
+            self.desk.place(trade, new)
+        refresh_caps(pair)
+
+    def _do_cancel_legs(self, trade: TradeRecord, pair: PairModel) -> None:
+        for model in (pair.tp, pair.sl):
+            leg = leg_of(model)
+            if leg.state in ("pending", "sent", "working", "partially_filled", "replace_requested"):
+                self.desk.cancel(trade, leg)
+
+    def _do_withdraw_legs(self, trade: TradeRecord, pair: PairModel) -> None:
+        for model in (pair.tp, pair.sl):
+            if model.state == "idle":
+                self.desk.fire_leg(trade, leg_of(model), "withdraw")
+
+    def _do_succeed(self, trade: TradeRecord, pair: PairModel) -> None:
+        """A successor takes over what the replaced pair's level still holds."""
+        left = pair.remaining
+        pair.allocated = pair.exited  # what it took out is all it answers for now
+        refresh_caps(pair)
+        if left <= 0:
+            return
+        successor = self.new_pair(trade, pair.level, target=left, allocated=left,
+                                  repairs_left=pair.repairs_left - 1)
+        step = self.desk.fire(self.m.pair, successor, trade, "allocate")
+        if step is not None:
+            self.run(trade, step.intents)
+
+    # ladder intents
+    def _do_send_children(self, trade: TradeRecord, _: Any) -> None:
+        for pair in trade.pairs:
+            step = self.desk.fire(self.m.pair, pair, trade, "attach")
+            if step is not None:
+                self.run(trade, step.intents)
+
+    def _do_allocate(self, trade: TradeRecord, _: Any) -> None:
+        self.allocate(trade, final=False)
+
+    def _do_finalize(self, trade: TradeRecord, _: Any) -> None:
+        self.allocate(trade, final=True)
+
+    def _do_release(self, trade: TradeRecord, _: Any) -> None:
+        """The entry filled: the broker released the children, each now holds its level's shares."""
+        for pair in trade.pairs:
+            if not pair.done:
+                pair.allocated = pair.target_qty
+                refresh_caps(pair)
+
+    def _do_cancel_children(self, trade: TradeRecord, _: Any) -> None:
+        for pair in trade.pairs:
+            self._do_cancel_legs(trade, pair)
+            self._do_withdraw_legs(trade, pair)
+            step = self.desk.fire(self.m.pair, pair, trade, "leg_changed")
+            if step is not None:
+                self.run(trade, step.intents)
+        if all(p.done for p in trade.pairs):
+            self._ladder(trade, "children_done")
+
+    def _do_cover_late(self, trade: TradeRecord, _: Any) -> None:
+        # shares that beat the entry's cancel after the ladder was complete: the levels take them
+        # as they would have (a level that got none gets a pair now); what cannot be placed is
+        # left to the Cover machine's repair
+        self.allocate(trade, final=True)
+
+    def _do_cancel_entry(self, trade: TradeRecord, _: Any) -> None:
+        if trade.entry.state in ("pending", "sent", "working", "partially_filled", "replace_requested"):
+            self.desk.cancel(trade, trade.entry_rec)
+
+    # milestone intents
+    def _do_reprice(self, trade: TradeRecord, _: Any) -> None:
+        self.protection.reprice(trade)
+
+    # trade intents
+    def _do_closed(self, trade: TradeRecord, _: Any) -> None:
+        trade.reported_outcome = "closed"
+        for leg in list(trade.legs.values()):
+            if leg.state == "idle":  # built for this trade, never needed
+                self.desk.fire_leg(trade, leg, "withdraw")
+        self.desk.emit(ev.TradeClosed(trade_id=trade.trade_id, entry_filled=trade.entry.filled,
+                                      exit_filled=trade.exit_filled, realized_pnl=trade.realized_pnl()))
+
+    def _do_aborted(self, trade: TradeRecord, _: Any) -> None:
+        trade.reported_outcome = "aborted"
+        for pair in trade.pairs:
+            step = self.desk.fire(self.m.pair, pair, trade, "drop")
+            if step is not None:
+                self.run(trade, step.intents)
+        self.desk.emit(ev.TradeAborted(trade_id=trade.trade_id, reason=f"entry ended {trade.entry.state}"))
+
+    # -- allocation: entry shares to ladder levels, in order ----------------------------------------
+    def allocate(self, trade: TradeRecord, *, final: bool) -> None:
+        """Each level takes the entry's shares in turn up to its size, so a level's stop and target
+        cover its shares as they arrive. A level's pairs answer for its shares together: the
+        newest takes what the others do not. When the entry is done (`final`), a level with no
+        share is dropped."""
+        if trade.attached and trade.ladder in ("attached", "detaching"):
+            return
+        left = entry_filled(trade)
+        for level, size in enumerate(trade.p.split(trade.quantity), start=1):
+            share = min(left, size)
+            left -= share
+            pairs = [p for p in trade.pairs if p.level == level]
+            current = pairs[-1] if pairs else None
+            others = sum(p.allocated for p in pairs[:-1])
+            if current is None or (current.done and share > others + current.allocated):
+                if share == 0:
+                    continue
+                taken = others + (current.allocated if current is not None else 0)
+                current = self.new_pair(trade, level, target=size - taken, allocated=share - taken,
+                                        repairs_left=trade.pairs[0].repairs_left if trade.pairs else 0)
+            elif not current.done:
+                current.allocated = max(share - others, 0)
+                current.target_qty = max(size - others, current.allocated)
+            refresh_caps(current)
+            if final and current.allocated == 0:
+                event = "drop"
+            elif current.state in ("pending", "armed", "reducing"):
+                event = "allocate"
+            else:
+                continue
+            step = self.desk.fire(self.m.pair, current, trade, event)
+            if step is not None:
+                self.run(trade, step.intents)
+
+    def new_pair(self, trade: TradeRecord, level: int, *, target: int, allocated: int, repairs_left: int) -> PairModel:
+        generation = sum(1 for p in trade.pairs if p.level == level) + 1
+        tp, sl = level_legs(trade, level, generation, max(target, 1), attached=False)
+        for leg in (tp, sl):
+            trade.legs[leg.leg] = leg
+            self.desk.register(trade, leg)
+        suffix = "" if generation == 1 else f"~{generation}"
+        pair = PairModel(f"pair{level}{suffix}", level, tp, sl, target_qty=target, allocated=allocated,
+                         repairs_left=repairs_left)
+        trade.pairs.append(pair)
+        refresh_caps(pair)
+        return pair
+
+
+def refresh_caps(pair: PairModel) -> None:
+    """IB reduces each member of an OCA group (ocaType 3) by the other members' fills: each leg
+    can execute what it was acknowledged for, less what the others executed since."""
+    for leg in (pair.tp, pair.sl):
+        taken = (pair.exited - leg.filled) - leg.sibling_filled_at_ack
+        base = leg.broker_qty if leg.broker_qty is not None else leg.intended_qty
+        leg.cap = max(base - taken, leg.filled) if taken > 0 else None
+
+
+def _fresh_name(trade: TradeRecord, base: str) -> str:
+    number = 2
+    while f"{base}~{number}" in trade.legs:
+        number += 1
+    return f"{base}~{number}"

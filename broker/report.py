@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-from broker.sim_session import SessionResult
+from broker.sim_session import FINAL_LEG_STATES, SessionResult
 from supervisor.events import LegTransitioned, SupervisorEvent
 
 _COMMON = {"trade_id", "leg", "time"}
@@ -58,18 +58,28 @@ def format_summary(result: SessionResult) -> str:
         lines.append(f"  {leg.name:<10} {leg.state:<18} filled {fill}")
     lines.append(f"realized P&L: {trade.realized_pnl:.2f}")
     lines.append(f"{'OK' if result.ok else 'NOT OK'}: "
-                 + ("closed, flat, every leg final" if result.ok else _why_not(result))
+                 + (_how(result) if result.ok else _why_not(result))
                  + f" ({len(result.events)} events, {result.elapsed:.2f}s)")
     return "\n".join(lines)
 
 
+def _how(result: SessionResult) -> str:
+    if result.outcome == "expired":
+        return "expired, nothing sent"
+    if result.outcome == "refused":
+        return f"the broker refused the entry ({result.trade.leg('entry').reject_reason}); nothing is held"
+    if result.outcome == "aborted":
+        return "the entry ended without a share; nothing is held"
+    return "closed, flat, every leg final"
+
+
 def _why_not(result: SessionResult) -> str:
     reasons = []
-    if result.trade.state != "closed":
+    if result.trade.state not in ("closed", "aborted"):
         reasons.append(f"trade is {result.trade.state}")
     if result.sim_position or result.trade.position:
         reasons.append(f"position {result.trade.position} (broker {result.sim_position})")
     if not result.legs_final:
-        open_legs = [leg.name for leg in result.trade.legs if leg.state not in ("filled", "cancelled", "rejected")]
+        open_legs = [leg.name for leg in result.trade.legs if leg.state not in FINAL_LEG_STATES]
         reasons.append(f"legs not final: {', '.join(open_legs)}")
     return "; ".join(reasons)

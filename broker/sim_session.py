@@ -30,7 +30,7 @@ from supervisor.policy import Policy
 from supervisor.runner import EventCallback, Runner, SupervisorLike
 from supervisor.snapshots import TradeSnapshot
 
-FINAL_LEG_STATES = frozenset({"filled", "cancelled", "rejected"})
+FINAL_LEG_STATES = frozenset({"filled", "cancelled", "rejected", "dropped", "expired"})
 # after the end of data the sim still answers; this many quiet pumps in a row end the session
 _MAX_DRAIN_PUMPS = 50
 
@@ -91,12 +91,23 @@ class SessionResult:
 
     @property
     def ok(self) -> bool:
+        """The day ended as a trade day must: flat at the broker and in the books, every leg final,
+        the trade closed (or aborted/expired: its entry never took a share)."""
         return (
-            self.trade.state == "closed"
+            self.trade.state in ("closed", "aborted")
             and self.sim_position == 0
             and self.trade.position == 0
             and self.legs_final
         )
+
+    @property
+    def outcome(self) -> str:
+        """closed, expired (the watcher never fired), refused (the broker rejected the entry),
+        aborted (the entry ended without a share otherwise), or the trade's state."""
+        entry = self.trade.leg("entry")
+        if self.trade.state == "aborted":
+            return {"expired": "expired", "rejected": "refused"}.get(entry.state, "aborted")
+        return self.trade.state
 
     def of_type(self, kind: type[SupervisorEvent]) -> list[SupervisorEvent]:
         return [event for event in self.events if isinstance(event, kind)]
@@ -124,6 +135,7 @@ def run_breakout(
     seed: int = 0,
     on_event: EventCallback | None = None,
     make_supervisor: SupervisorFactory | None = None,
+    on_step: Callable[[SimBroker, SupervisorLike], None] | None = None,
 ) -> SessionResult:
     """Replay `bars` (or the CSV at `csv`, default the bundled day) and supervise `plan`, triggered
     by a breakout of `level`. `make_supervisor(clock, policy)` builds the supervisor (default a
@@ -142,6 +154,8 @@ def run_breakout(
     signal: Trigger | Expired | None = None
     while sim.step():
         runner.pump()
+        if on_step is not None:
+            on_step(sim, supervisor)
         bar = sim.last_closed
         if bar is None or (found := watcher.on_bar(bar)) is None:
             continue
@@ -158,6 +172,8 @@ def run_breakout(
     for _ in range(_MAX_DRAIN_PUMPS):
         sim.step()  # at the end of data: lets every pending latency and expiry come due
         quiet = quiet + 1 if runner.pump() == 0 else 0
+        if on_step is not None:
+            on_step(sim, supervisor)
         if quiet >= 2:
             break
     return SessionResult(

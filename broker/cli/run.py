@@ -140,7 +140,9 @@ def run(*, csv_path: str | None, symbol: str, trade_id: str, side: str, level: f
         for recorder in recorders:
             recorder.close()
     click.echo(("" if quiet else "\n") + format_summary(result))
-    sys.exit(0 if result.ok else 1)
+    # exit codes: 0 closed flat, or expired with nothing sent; 3 the broker refused the entry;
+    # 4 a promise broke (a position or a working leg left at the end)
+    sys.exit(4 if not result.ok else 3 if result.outcome == "refused" else 0)
 
 
 

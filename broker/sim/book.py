@@ -74,7 +74,8 @@ class Book:
         return order
 
     def open_orders(self) -> tuple[OpenOrder, ...]:
-        return tuple(o.open_order() for o in self._live if o.state in (OrderState.HELD, OrderState.WORKING))
+        """Every order the broker holds, on its way to the exchange (PendingSubmit) included."""
+        return tuple(o.open_order() for o in self._live if o.state.live)
 
     def accept(self, order: SimOrder, expires_at: float | None) -> None:
         """The order reached the exchange: working, or held while its parent has not filled."""

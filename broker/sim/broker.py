@@ -33,6 +33,7 @@ from supervisor.port import (
     CancelRejected,
     Command,
     ModifyOrder,
+    OpenOrder,
     OrderRejected,
     OrderSent,
     OrderType,
@@ -135,6 +136,11 @@ class SimBroker:
     @property
     def last_price(self) -> float:
         return self._last_price
+
+    def open_orders(self) -> tuple[OpenOrder, ...]:
+        """What the exchange holds now, connected or not (for observers: the port's `query()`
+        answers only while connected)."""
+        return self._book.open_orders()
 
     def position(self, symbol: str | None = None) -> int:
         return self._reporter.ledger.position(symbol or self.symbol)[0]

@@ -64,8 +64,8 @@ FAULT_HELP: dict[FaultName, tuple[str, str, str]] = {
     FaultName.CORRECTION: (
         "executions",
         "first",
-        "the execution is re-reported SimConfig.correction_delay later with `.01` appended to its "
-        "id, the same quantity and a price SimConfig.correction_ticks ticks away",
+        "the execution is re-reported SimConfig.correction_delay later under its next revision "
+        "(IB's `...01.01` -> `...01.02`), the same quantity and a price SimConfig.correction_ticks ticks away",
     ),
 }
 

@@ -35,6 +35,14 @@ from supervisor.port import (
 Schedule = Callable[[float, Callable[[], None]], None]  # (delay, action): run it later on the clock
 
 
+def next_revision(exec_id: str) -> str:
+    """IB's correction of an execution: its last two-digit part bumped (`.01` appended if none)."""
+    head, dot, last = exec_id.rpartition(".")
+    if dot and len(last) == 2 and last.isdigit() and int(last) < 99:
+        return f"{head}.{int(last) + 1:02d}"
+    return exec_id + ".01"
+
+
 class Reporter:
     def __init__(
         self, config: SimConfig, faults: Faults, outages: list[tuple[float, float]], clock: Callable[[], float],
@@ -106,6 +114,9 @@ class Reporter:
             self.emit(event)
 
     def rejected(self, order: SimOrder, code: int, detail: str) -> None:
+        # IB reports a reject as orderStatus Cancelled, then the error that says why
+        self.emit(StatusObserved(order.ref, order.order_id, "Cancelled", order.filled, 0, order.avg_price,
+                                 self._clock()))
         self.emit(OrderRejected(order.ref, order.order_id, code, codes.ib_message(code, detail), self._clock()))
 
     def ended(self, order: SimOrder, reason: str) -> None:
@@ -131,22 +142,24 @@ class Reporter:
                                       order.command.symbol)
         self.ledger.record(execution)
         delay = self._config.fill_latency
-        self.emit(execution, delay)
-        if self._faults.hits(FaultName.DUPLICATE_EXECUTIONS, number):
-            self.emit(execution, delay)  # fault duplicate-executions: the same execDetails twice
+        # IB's usual order: the orderStatus that counts the fill, then the execDetails behind it
         status = "Filled" if fact.remaining == 0 else "Submitted"
         self.emit(StatusObserved(order.ref, order.order_id, status, fact.filled, fact.remaining, fact.avg_price,
                                  fact.time), delay)
+        self.emit(execution, delay)
+        if self._faults.hits(FaultName.DUPLICATE_EXECUTIONS, number):
+            self.emit(execution, delay)  # fault duplicate-executions: the same execDetails twice
         self.emit(self._commission(eid, fact.qty, fact.time), delay)
         self._release_ack(order, delay)
         if self._faults.hits(FaultName.CORRECTION, number):
             self._schedule(delay + self._config.correction_delay, lambda: self._correct(execution))
 
     def _correct(self, original: ExecutionReported) -> None:
-        # fault correction: IB re-sends the execution under `<id>.01` with the corrected figures
+        # fault correction: IB re-sends the execution under its next revision (`...01.01` ->
+        # `...01.02`) with the corrected figures
         tick = self._config.tick_size
         price = max(round_to_tick(original.price + self._config.correction_ticks * tick, tick), tick)
-        corrected = attrs.evolve(original, exec_id=original.exec_id + ".01", price=price)
+        corrected = attrs.evolve(original, exec_id=next_revision(original.exec_id), price=price)
         self.ledger.correct(original.exec_id, corrected)
         self.emit(corrected)
         self.emit(self._commission(corrected.exec_id, corrected.qty, self._clock()))

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from broker.sim import SimConfig
+from broker.sim import SimBroker, SimConfig
 from broker.sim_session import DEFAULT_LEVEL, SessionResult, default_plan, run_breakout
 from supervisor.events import SupervisorEvent
 from supervisor.plan import TradePlan
 from supervisor.policy import Policy
+from supervisor.runner import SupervisorLike
 
 ROOT = Path(__file__).resolve().parents[2]
 FINAL = {"filled", "cancelled", "rejected"}
@@ -21,8 +22,22 @@ def ladder(
     plan: TradePlan | None = None,
     policy: Policy | None = None,
     config: SimConfig | None = None,
+    cancel_after_first_fill: bool = False,
 ) -> SessionResult:
-    return run_breakout(plan or default_plan(), DEFAULT_LEVEL, faults=faults, policy=policy, config=config)
+    """The documented ladder on the bundled day; `cancel_after_first_fill`: the bot cancels the
+    entry as soon as a first piece of it executed (the rest of it is never wanted)."""
+    cancelled: list[bool] = []
+
+    def cancel_entry(sim: SimBroker, supervisor: SupervisorLike) -> None:
+        trade = supervisor.trade((plan or default_plan()).trade_id)
+        if cancelled or trade.entry_filled == 0:
+            return
+        cancelled.append(True)
+        for command in supervisor.cancel(trade.trade_id) + supervisor.settle():
+            sim.execute(command)
+
+    return run_breakout(plan or default_plan(), DEFAULT_LEVEL, faults=faults, policy=policy, config=config,
+                        on_step=cancel_entry if cancel_after_first_fill else None)
 
 
 def named(result: SessionResult, kind: type[SupervisorEvent]) -> list:  # type: ignore[type-arg]

@@ -59,11 +59,11 @@ def test_a_fault_is_injected_and_survived() -> None:
     assert "exits filled 100" in result.output
 
 
-def test_a_trade_that_does_not_end_flat_exits_non_zero() -> None:
+def test_an_entry_the_broker_refused_exits_3() -> None:
     result = invoke("--sim-fault", "reject:201")  # the entry is rejected: the trade is aborted
-    assert result.exit_code == 1
+    assert result.exit_code == 3, result.output
     assert "TradeAborted" in result.output
-    assert "NOT OK: trade is aborted" in result.output
+    assert "the broker refused the entry" in result.output
 
 
 def test_the_fault_names_are_listed_in_the_help() -> None:

@@ -80,4 +80,4 @@ def test_no_breakout_expires_the_entry_and_places_nothing() -> None:
         assert result.trade.state == "aborted"
         assert named(result, OrderIntended) == []
         assert result.sim_position == 0
-        assert not result.ok
+        assert result.ok  # a watcher that never triggers is a normal end: nothing was sent

@@ -46,7 +46,7 @@ def test_reorder_delivers_the_execution_before_the_acknowledgement() -> None:
     sim.execute(order("m", qty=10))
     sim.execute(limit("never", Action.BUY, 50.0))
     events = drain(sim, steps=1)
-    assert for_ref("m", events) == ["OrderSent", "ExecutionReported", "StatusObserved", "OrderAccepted",
+    assert for_ref("m", events) == ["OrderSent", "StatusObserved", "ExecutionReported", "OrderAccepted",
                                     "StatusObserved"]
     assert for_ref("never", events) == ["OrderSent"]  # its ack waits for an execution
     sim.execute(CancelOrder("never"))  # ... or for the order to end
@@ -59,7 +59,7 @@ def test_reorder_at_n_hits_only_the_nth_order() -> None:
     sim.execute(order("second", qty=1))
     events = drain(sim)
     assert for_ref("first", events)[:2] == ["OrderSent", "OrderAccepted"]
-    assert for_ref("second", events)[:2] == ["OrderSent", "ExecutionReported"]
+    assert for_ref("second", events)[:3] == ["OrderSent", "StatusObserved", "ExecutionReported"]
 
 
 def test_status_without_fill_says_filled_with_no_execution_and_the_order_keeps_working() -> None:
@@ -105,7 +105,7 @@ def test_late_fill_reports_the_cancel_then_the_fill_it_lost_to() -> None:
     sim.poll()
     sim.execute(CancelOrder("tp"))
     events = sim.poll()
-    assert names(events) == ["OrderCancelled", "StatusObserved", "ExecutionReported", "StatusObserved",
+    assert names(events) == ["OrderCancelled", "StatusObserved", "StatusObserved", "ExecutionReported",
                              "CommissionReported"]
     execution = of(ExecutionReported, events)[0]
     assert (execution.order_ref, execution.qty, execution.price) == ("tp", 40, 100.5)
@@ -144,7 +144,9 @@ def test_reject_rejects_the_nth_order_with_the_code(spec: str, rejected_ref: str
     events = drain(sim)
     (rejected,) = of(OrderRejected, events)
     assert (rejected.order_ref, rejected.code) == (rejected_ref, parse_fault(spec).code)
-    assert for_ref(rejected_ref, events) == ["OrderSent", "OrderRejected"]
+    # IB's order: the status says Cancelled, then the error says why
+    assert for_ref(rejected_ref, events) == ["OrderSent", "StatusObserved", "OrderRejected"]
+    assert [s.status for s in of(StatusObserved, events) if s.order_ref == rejected_ref] == ["Cancelled"]
     assert sim.position() == 2
 
 
@@ -180,7 +182,7 @@ def test_disconnect_takes_an_iso_time() -> None:
                                                                   ("ConnectionRestored", 100.0)]
 
 
-def test_correction_re_reports_the_first_execution_with_a_suffix_and_a_new_price() -> None:
+def test_correction_re_reports_the_first_execution_under_its_next_revision_and_a_new_price() -> None:
     sim = SimBroker(flat(3), faults=["correction"], config=SimConfig(correction_delay=40.0, correction_ticks=-2))
     sim.execute(order("a", qty=10))
     sim.execute(order("b", qty=10))
@@ -190,7 +192,7 @@ def test_correction_re_reports_the_first_execution_with_a_suffix_and_a_new_price
     assert sim.query().executions[0] == first
     events = drain(sim)
     (corrected,) = of(ExecutionReported, events)
-    assert (corrected.exec_id, corrected.qty, corrected.price) == (first.exec_id + ".01", 10, 99.98)
+    assert (corrected.exec_id, corrected.qty, corrected.price) == ("00000001.00000001.01.02", 10, 99.98)
     assert [c.exec_id for c in of(CommissionReported, events)] == [corrected.exec_id]
     assert [e.exec_id for e in sim.query().executions] == [corrected.exec_id, "00000002.00000002.01.01"]
     assert sim.query().positions[0].avg_cost == pytest.approx((99.98 + 100) / 2)

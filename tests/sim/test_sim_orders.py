@@ -37,7 +37,8 @@ def test_a_market_order_lifecycle_with_status_snapshots() -> None:
     ]
     assert sim.poll() == []
     sim.step()
-    assert names(sim.poll()) == ["ExecutionReported", "StatusObserved", "CommissionReported"]
+    # IB's usual order: the status that counts the fill before the execution behind it
+    assert names(sim.poll()) == ["StatusObserved", "ExecutionReported", "CommissionReported"]
 
 
 def test_order_ids_are_integers_that_increase() -> None:
@@ -148,7 +149,8 @@ def test_ack_and_fill_latencies_delay_the_events_on_the_sim_clock() -> None:
         ("OrderAccepted", 20.0), ("StatusObserved", 20.0)
     ]
     sim.step()  # T0+45
-    execution, *_ = sim.poll()
+    status, execution, *_ = sim.poll()
+    assert isinstance(status, StatusObserved)
     assert isinstance(execution, ExecutionReported)
     assert execution.time - T0 == 30.0
 

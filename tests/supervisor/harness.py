@@ -43,6 +43,8 @@ class Harness:
         return self._record(self.sup.tick())
 
     def _record(self, commands: list[Command]) -> list[Command]:
+        """What a call returned, then what recording its fast path asked for (as the runner does)."""
+        commands = commands + self.sup.settle()
         self.commands += commands
         return commands
 

@@ -117,7 +117,7 @@ def test_replace_rejected_keeps_the_old_stop_working() -> None:
     h.feed(replace_refused("sl2"))
     trade = h.sup.trade("T1")
     assert (trade.leg("sl2").state, trade.leg("sl2").stop_price) == ("working", 9.0)
-    assert trade.leg("sl2").replace_failures == ("10147 refused",)
+    assert trade.leg("sl2").replace_refusals == 1
     assert trade.stop_coverage == trade.position == 30
 
 
@@ -142,28 +142,10 @@ def test_unsolicited_cancel_of_a_partially_filled_order() -> None:
     trade = h.sup.trade("T1")
     assert trade.leg("sl2").state == "cancelled"
     assert trade.position == 90
-    assert dict(trade.pairs)[2] == "exposed"
-    assert h.tick(1.0) == []  # within the grace period nothing moves
-    # past the grace period: a gap; TP2 still works the uncovered 20, so it is cancelled first
-    assert h.tick(2.5) == [CancelOrder(order_ref="T1:tp2", order_id=4)]
+    # TP2 still works: a cancel beside a working sibling may be its OCA fill, still on its way
+    assert h.tick(1.0) == []
+    # past the grace period: a gap, and the level gets its stop back in its own OCA group
+    cmds = h.tick(1.5)
+    assert [(c.order_ref, c.quantity, c.oca_group) for c in cmds] == [("T1:sl2~2", 20, "T1:oca2")]
     [gap] = h.of_type(ev.CoverageGap)
     assert (gap.position, gap.stop_coverage, gap.uncovered) == (90, 70, 20)
-    assert h.of_type(ev.EmergencyStopPlaced) == []  # never two exits for the same shares
-    cmds = h.feed(cancelled("tp2"))
-    [stop] = h.of_type(ev.EmergencyStopPlaced)
-    assert (stop.quantity, stop.stop_price) == (20, 9.0)
-    # the stop, and the level's target back beside it in an OCA group of their own
-    assert [(c.order_ref, c.quantity, c.oca_group, c.limit_price or c.stop_price) for c in cmds] == [
-        ("T1:estop1", 20, "T1:ocaE1", 9.0), ("T1:etp1", 20, "T1:ocaE1", 12.0)]
-
-
-def test_execution_correction_replaces_the_earlier_report() -> None:
-    h = Harness()
-    working_entry(h)
-    h.feed(execution("entry", 40, 10.0, "0001.01.01"))
-    h.feed(execution("entry", 30, 10.05, "0001.01.02"))  # correction of the same execution
-    trade = h.sup.trade("T1")
-    assert trade.entry_filled == 30
-    assert trade.entry_avg_price == 10.05
-    [corrected] = h.of_type(ev.ExecutionCorrected)
-    assert (corrected.exec_id, corrected.filled_qty) == ("0001.01.02", 30)

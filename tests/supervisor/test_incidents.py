@@ -62,6 +62,10 @@ def test_seed_child_filled_status_with_zero_shares_counts_nothing_and_raises_a_m
     assert after.leg("tp1").filled_qty == 0
     assert after.leg("tp1").state == "working"
     assert after.position == before.position == 100
+    # IB sends the status before the execution it describes: the claim gets the grace period
+    h.tick(1.0)
+    assert h.of_type(ev.StatusFillMismatch) == []
+    h.tick(1.5)
     [mismatch] = h.of_type(ev.StatusFillMismatch)
     assert (mismatch.leg, mismatch.status_filled, mismatch.executed_qty) == ("tp1", 60, 0)
 
@@ -98,10 +102,10 @@ def test_seed_an_exit_that_would_open_a_fresh_position_is_blocked() -> None:
     h.tick(10.0)
     assert h.of_type(ev.EmergencyStopPlaced) == []
     # and an exit that exceeds the position is refused at the source
-    book = h.core._books["T1"]
-    slot = h.core._new_slot(book.pstop.role if book.pstop else book.legs["sl1"].role, "extra",
-                           book.legs["sl1"].command)
-    assert h.core._place_exit(book, slot) == []
+    from supervisor.orders import emergency_leg
+
+    trade = h.core._trades["T1"]
+    assert not h.core.desk.place(trade, emergency_leg(trade, 9, 100))
     [blocked] = h.of_type(ev.ExitBlocked)
     assert (blocked.position, blocked.quantity) == (0, 100)
 
@@ -145,7 +149,18 @@ def test_seed_exits_left_working_after_the_position_reached_zero_are_orphans() -
     assert h.of_type(ev.OrphanExitDetected) == []  # OCA cancels may still be on their way
     h.tick(1.5)
     assert sorted(o.leg for o in h.of_type(ev.OrphanExitDetected)) == ["tp1", "tp2"]
-    assert h.cancels() == []  # policy warn
+    assert sorted(h.cancels()) == ["tp1", "tp2"]  # policy cancel, the default
+
+
+def test_orphans_are_only_reported_under_policy_warn() -> None:
+    from supervisor.policy import OrphanAction
+
+    h = Harness(Policy(orphan_exits=OrphanAction.WARN))
+    enter_fully(h, tps=(11.0, 12.0))
+    h.feed(execution("sl1", 70, 9.0), execution("sl2", 30, 9.0))
+    h.tick(3.0)
+    assert sorted(o.leg for o in h.of_type(ev.OrphanExitDetected)) == ["tp1", "tp2"]
+    assert h.cancels() == []
 
 
 def test_orphans_are_cancelled_under_policy_cancel() -> None:

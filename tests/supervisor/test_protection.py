@@ -1,68 +1,72 @@
-"""Protection while the entry fills, the ladder built from executions, milestones, and the
+"""Protection while the entry fills, the ladder built from executions, milestones, repairs, and the
 supervisor's own robustness (idempotent submit, unknown orders, refused transitions)."""
 
 from __future__ import annotations
 
-from factories import accepted, cancel_rejected, cancelled, execution, plan, rejected, replace_ok, sent
+from factories import accepted, cancel_rejected, cancelled, execution, plan, rejected, replace_ok, sent, status
 from harness import Harness
 
 from supervisor import events as ev
 from supervisor.plan import Side
-from supervisor.port import Action, CancelOrder, ConnectionLost, ModifyOrder, PlaceOrder
+from supervisor.policy import Policy
+from supervisor.port import Action, CancelOrder, ConnectionLost, ModifyOrder, PlaceOrder, ReplaceRejected
 
 
-def test_a_protective_stop_covers_fills_while_the_entry_is_still_working_and_is_resized() -> None:
-    h = Harness()
-    h.ack(h.submit(plan()))
-    cmds = h.feed(execution("entry", 30, 10.0))
-    assert [(c.order_ref, c.quantity, c.stop_price) for c in cmds if isinstance(c, PlaceOrder)] == [
-        ("T1:pstop1", 30, 9.0)]
-    h.ack(cmds)
-    cmds = h.feed(execution("entry", 20, 10.0))
-    assert cmds == [ModifyOrder(order_ref="T1:pstop1", order_id=2, quantity=50)]
-    h.feed(replace_ok("pstop1"))
-    assert h.sup.trade("T1").stop_coverage == 50
-    assert [r.quantity for r in h.of_type(ev.ProtectiveStopResized)] == [50]
+def placed(cmds: list) -> list[tuple[str, int]]:
+    return [(c.order_ref.split(":")[1], c.quantity) for c in cmds if isinstance(c, PlaceOrder)]
 
 
-def test_the_ladder_waits_for_the_protective_stop_cancel_then_splits_what_executed() -> None:
+def test_a_fill_in_one_piece_places_the_whole_ladder_at_once() -> None:
     h = Harness()
     h.ack(h.submit(plan(tps=(11.0, 12.0, 13.0))))
-    h.ack(h.feed(execution("entry", 30, 10.0)))
-    cmds = h.feed(execution("entry", 70, 10.0))  # entry complete
-    assert cmds == [CancelOrder(order_ref="T1:pstop1", order_id=2)]
-    cmds = h.feed(cancelled("pstop1"))
-    placed = [(c.order_ref, c.quantity) for c in cmds if isinstance(c, PlaceOrder)]
-    assert placed == [("T1:tp1", 60), ("T1:sl1", 60), ("T1:tp2", 30), ("T1:sl2", 30), ("T1:tp3", 10), ("T1:sl3", 10)]
-    assert {c.oca_group for c in cmds if isinstance(c, PlaceOrder)} == {"T1:oca1", "T1:oca2", "T1:oca3"}
-    assert all(c.oca_type == 3 for c in cmds if isinstance(c, PlaceOrder))
+    cmds = h.feed(execution("entry", 100, 10.0))
+    assert placed(cmds) == [("sl1", 60), ("tp1", 60), ("sl2", 30), ("tp2", 30), ("sl3", 10), ("tp3", 10)]
+    assert {c.oca_group for c in cmds} == {"T1:oca1", "T1:oca2", "T1:oca3"}
+    assert all(c.oca_type == 3 for c in cmds)
+    assert [c.order_ref for c in cmds if c.order_type.value == "STP"] == ["T1:sl1", "T1:sl2", "T1:sl3"]
 
 
-def test_a_protective_stop_that_filled_during_the_handover_shrinks_the_ladder() -> None:
+def test_shares_in_pieces_are_covered_level_by_level_as_they_arrive() -> None:
+    """No protective stop to hand over: each level's stop and target cover its shares at once and
+    grow while the entry fills it, so the last piece costs no extra round trip."""
     h = Harness()
-    h.ack(h.submit(plan(tps=(11.0, 12.0))))
-    h.ack(h.feed(execution("entry", 40, 10.0)))
-    h.feed(execution("entry", 60, 10.0))
-    # the stop fired before the cancel reached it: it is gone, so the ladder goes at once
-    cmds = h.feed(execution("pstop1", 40, 9.0, action=Action.SELL))
-    assert [(c.order_ref, c.quantity) for c in cmds if isinstance(c, PlaceOrder)] == [
-        ("T1:tp1", 42), ("T1:sl1", 42), ("T1:tp2", 18), ("T1:sl2", 18)]
-    assert h.sup.trade("T1").stop_coverage == 60
+    h.ack(h.submit(plan(tps=(11.0, 12.0, 13.0))))
+    cmds = h.feed(execution("entry", 50, 10.0))
+    assert placed(cmds) == [("sl1", 50), ("tp1", 50)]
+    h.ack(cmds)
+    assert h.sup.trade("T1").stop_coverage == 50
+    cmds = h.feed(execution("entry", 50, 10.0))  # the rest: level 1 grows, levels 2 and 3 go
+    assert [(c.order_ref, c.quantity) for c in cmds if isinstance(c, ModifyOrder)] == [
+        ("T1:sl1", 60), ("T1:tp1", 60)]
+    assert placed(cmds) == [("sl2", 30), ("tp2", 30), ("sl3", 10), ("tp3", 10)]
+    assert not any(isinstance(c, CancelOrder) for c in cmds)
+    h.feed(replace_ok("sl1"), replace_ok("tp1"))
+    h.ack(cmds)
+    assert h.sup.trade("T1").stop_coverage == 100
+    assert [r.quantity for r in h.of_type(ev.ExitResized)] == [60, 60]
 
 
-def test_an_entry_that_ends_partially_filled_splits_the_ladder_from_what_filled() -> None:
+def test_an_entry_that_ends_partially_filled_keeps_what_each_level_got() -> None:
     h = Harness()
     h.ack(h.submit(plan(quantity=100, tps=(11.0, 12.0, 13.0))))
     h.ack(h.feed(execution("entry", 5, 10.0)))
-    h.sup.cancel("T1")
+    assert h.sup.cancel("T1") == [CancelOrder(order_ref="T1:entry", order_id=1)]
     h.feed(cancelled("entry"))
-    cmds = h.feed(cancelled("pstop1"))
-    assert [(c.order_ref, c.quantity) for c in cmds if isinstance(c, PlaceOrder)] == [
-        ("T1:tp1", 3), ("T1:sl1", 3), ("T1:tp2", 2), ("T1:sl2", 2)]
-    [dropped] = h.of_type(ev.LadderLevelDropped)
-    assert dropped.level == 3
-    [placed] = h.of_type(ev.ExitsPlaced)
-    assert (placed.quantities, placed.dropped_levels) == ((3, 2, 0), (3,))
+    trade = h.sup.trade("T1")
+    assert [(leg.name, leg.state) for leg in trade.legs if leg.name[-1] in "23"] == [
+        ("tp2", "dropped"), ("sl2", "dropped"), ("tp3", "dropped"), ("sl3", "dropped")]
+    assert dict(trade.pairs) == {"pair1": "armed", "pair2": "cancelled", "pair3": "cancelled"}
+    assert trade.stop_coverage == 5
+
+
+def test_a_stop_that_executes_while_the_entry_works_cancels_the_entry() -> None:
+    h = Harness()
+    h.ack(h.submit(plan(tps=(11.0, 12.0))))
+    h.ack(h.feed(execution("entry", 40, 10.0)))
+    cmds = h.feed(execution("sl1", 40, 9.0))
+    assert CancelOrder(order_ref="T1:entry", order_id=1) in cmds
+    h.feed(cancelled("entry"), cancelled("tp1"))
+    assert h.sup.trade("T1").state == "closed"
 
 
 def test_milestones_reprice_later_stops_and_the_trade_closes_with_its_pnl() -> None:
@@ -77,9 +81,25 @@ def test_milestones_reprice_later_stops_and_the_trade_closes_with_its_pnl() -> N
     assert [(c.order_ref, c.stop_price) for c in cmds if isinstance(c, ModifyOrder)] == [("T1:sl3", 11.0)]
     h.feed(replace_ok("sl3"), cancelled("sl2"), execution("tp3", 10, 13.0), cancelled("sl3"))
     trade = h.sup.trade("T1")
-    assert (trade.state, trade.position, trade.working_orders) == ("closed", 0, ())
+    assert (trade.state, trade.position, trade.working_orders, trade.milestones) == ("closed", 0, (), "second")
+    assert [r.milestone for r in h.of_type(ev.StopRepriced)] == [0, 0, 1]
     [closed] = h.of_type(ev.TradeClosed)
     assert closed.realized_pnl == 60 * 1.0 + 30 * 2.0 + 10 * 3.0
+
+
+def test_a_refused_reprice_keeps_the_old_stop_and_moves_it_on_a_later_fact() -> None:
+    h = Harness(Policy(retry_backoff=1.0))
+    h.settle(h.submit(plan(tps=(11.0, 12.0))))
+    h.settle(h.feed(execution("entry", 100, 10.0)))
+    h.feed(execution("tp1", 70, 11.0), cancelled("sl1"))  # IB cancels sl1 through the OCA group
+    refused = ReplaceRejected(order_ref="T1:sl2", order_id=None, code=104, reason="busy")
+    assert h.feed(refused) == []  # no retry on the refusal itself
+    [failed] = h.of_type(ev.StopRepriceFailed)
+    assert (failed.kept_price, failed.wanted_price) == (9.0, 10.0)
+    assert h.sup.trade("T1").leg("sl2").stop_price == 9.0
+    assert h.tick(5.0) == []  # time alone is no new fact
+    cmds = h.feed(status("sl2", "Submitted", 0, 30))  # a word about the order, after the back-off
+    assert cmds == [ModifyOrder(order_ref="T1:sl2", order_id=4, stop_price=10.0)]
 
 
 def test_a_short_ladder_exits_with_buys_and_stops_above() -> None:
@@ -92,49 +112,107 @@ def test_a_short_ladder_exits_with_buys_and_stops_above() -> None:
     assert h.sup.trade("T1").position == 30
 
 
-def test_coverage_gap_after_the_grace_period_places_an_emergency_stop() -> None:
+def test_a_rejected_stop_is_restored_at_once_in_its_own_oca_group() -> None:
     h = Harness()
     h.settle(h.submit(plan(tps=(11.0,))))
     h.settle(h.feed(execution("entry", 100, 10.0)))
-    h.feed(rejected("sl1", code=201))
-    h.tick(1.0)
+    cmds = h.feed(rejected("sl1", code=201))
+    [new] = [c for c in cmds if isinstance(c, PlaceOrder)]
+    assert (new.order_ref, new.quantity, new.oca_group, new.stop_price) == ("T1:sl1~2", 100, "T1:oca1", 9.0)
+    [restored] = h.of_type(ev.LegRestored)
+    assert (restored.leg, restored.replaces) == ("sl1~2", "sl1")
+    h.ack(cmds)
+    assert h.sup.trade("T1").stop_coverage == 100
+    h.tick(5.0)
     assert h.of_type(ev.CoverageGap) == []
-    assert h.tick(1.5) == [CancelOrder(order_ref="T1:tp1", order_id=2)]  # the orphaned TP goes first
-    assert h.sup.trade("T1").state == "unprotected"
-    cmds = h.feed(cancelled("tp1"))
-    assert [(c.order_ref, c.quantity, c.oca_group) for c in cmds] == [
-        ("T1:estop1", 100, "T1:ocaE1"), ("T1:etp1", 100, "T1:ocaE1")]
+
+
+def test_a_stop_cancelled_beside_a_working_target_waits_for_the_fill_that_explains_it() -> None:
+    """IB cancels the stop through the OCA group when the target filled; the fill's report may
+    come after the cancel. Within the grace period nothing is placed; the fill then closes the level."""
+    h = Harness()
+    h.settle(h.submit(plan(tps=(11.0,))))
+    h.settle(h.feed(execution("entry", 100, 10.0)))
+    assert h.feed(cancelled("sl1")) == []
+    assert h.tick(1.0) == []
+    h.feed(execution("tp1", 100, 11.0))
+    h.tick(5.0)
+    assert h.sup.trade("T1").state == "closed"
+    assert h.of_type(ev.LegRestored) == []
+    assert h.of_type(ev.EmergencyStopPlaced) == []
+
+
+def test_a_stop_cancelled_with_no_fill_behind_it_is_restored_after_the_grace_period() -> None:
+    h = Harness()
+    h.settle(h.submit(plan(tps=(11.0,))))
+    h.settle(h.feed(execution("entry", 100, 10.0)))
+    h.feed(cancelled("sl1", reason="unsolicited"))
+    cmds = h.tick(2.5)
+    assert [(c.order_ref, c.quantity) for c in cmds] == [("T1:sl1~2", 100)]
+    [gap] = h.of_type(ev.CoverageGap)
+    assert gap.uncovered == 100
     h.ack(cmds)
     assert h.sup.trade("T1").state == "protected"
 
 
-def test_a_take_profit_that_filled_unseen_gets_no_stop_beside_it() -> None:
-    """The stop was cancelled by its OCA sibling's fill, whose report is still on its way."""
-    h = Harness()
+def test_when_no_repair_is_left_the_target_goes_and_an_emergency_stop_takes_the_shares() -> None:
+    h = Harness(Policy(max_pair_repairs=0))
     h.settle(h.submit(plan(tps=(11.0,))))
     h.settle(h.feed(execution("entry", 100, 10.0)))
-    h.feed(cancelled("sl1"))
-    assert h.tick(2.5) == [CancelOrder(order_ref="T1:tp1", order_id=2)]
-    h.feed(cancel_rejected("tp1"))  # 161: it had already filled
-    assert h.tick(5.0) == []  # no stop, no second cancel: the shares are probably gone
-    h.feed(execution("tp1", 100, 11.0))
-    assert h.sup.trade("T1").state == "closed"
-    assert h.of_type(ev.EmergencyStopPlaced) == []
+    h.feed(rejected("sl1"))
+    assert h.sup.trade("T1").pairs == (("pair1", "exposed"),)
+    assert h.tick(2.5) == [CancelOrder(order_ref="T1:tp1", order_id=3)]  # its target works the shares
+    cmds = h.feed(cancelled("tp1"))
+    assert [(c.order_ref, c.quantity, c.oca_group) for c in cmds] == [("T1:estop1", 100, None)]
+    h.ack(cmds)
+    assert h.sup.trade("T1").stop_coverage == 100
+
+
+def test_emergency_stops_are_bounded_and_then_protection_failed_is_said() -> None:
+    h = Harness(Policy(max_pair_repairs=0, max_emergency_stops=2))
+    h.settle(h.submit(plan(tps=(11.0,))))
+    h.settle(h.feed(execution("entry", 100, 10.0)))
+    h.feed(rejected("sl1"))
+    h.tick(2.5)
+    h.feed(cancelled("tp1"))
+    h.feed(rejected("estop1"))
+    h.feed(rejected("estop2"))
+    [failed] = h.of_type(ev.ProtectionFailed)
+    assert (failed.position, failed.stop_coverage) == (100, 0)
+    assert len(h.of_type(ev.EmergencyStopPlaced)) == 2
 
 
 def test_a_late_fill_on_an_exit_shrinks_the_exits_that_now_exceed_the_position() -> None:
-    h = Harness()
-    h.settle(h.submit(plan(tps=(11.0, 12.0))))
-    h.ack(h.feed(execution("entry", 40, 10.0)))
-    h.feed(execution("entry", 60, 10.0))
-    h.settle(h.feed(cancelled("pstop1")))  # ladder 70/30 for 100 shares
-    cmds = h.feed(execution("pstop1", 20, 9.0, action=Action.SELL))  # the cancel had lost the race
+    """The target of an exposed level was cancelled and an emergency stop took its shares; then the
+    target's fill that beat the cancel is reported: the stop now exceeds the position and shrinks."""
+    h = Harness(Policy(max_pair_repairs=0))
+    h.settle(h.submit(plan(tps=(11.0,))))
+    h.settle(h.feed(execution("entry", 100, 10.0)))
+    h.feed(rejected("sl1"))
+    h.tick(2.5)
+    h.ack(h.feed(cancelled("tp1")))  # estop1 for 100
+    cmds = h.feed(execution("tp1", 20, 11.0))  # the cancel had lost the race
     assert h.sup.trade("T1").position == 80
-    assert cmds == [ModifyOrder(order_ref="T1:tp2", order_id=5, quantity=10),
-                    ModifyOrder(order_ref="T1:sl2", order_id=6, quantity=10)]
     [violation] = [v for v in h.of_type(ev.InvariantViolated) if v.invariant == "reduce_only"]
     assert "by 20" in violation.detail
-    assert h.feed(execution("tp1", 1, 11.0)) == []  # already shrinking: nothing twice
+    assert cmds == [ModifyOrder(order_ref="T1:estop1", order_id=4, quantity=80)]
+    assert h.feed(status("estop1", "Submitted", 0, 100)) == []  # shrinking already: nothing twice
+
+
+def test_a_refused_cancel_is_counted_and_sent_again_only_after_a_new_fact() -> None:
+    h = Harness(Policy(retry_backoff=0.0, max_cancel_retries=2))
+    h.ack(h.submit(plan()))
+    h.sup.cancel("T1")
+    assert h.feed(cancel_rejected("entry")) == []
+    assert h.tick(10.0) == []
+    assert h.sup.trade("T1").leg("entry").cancel_refusals == 1
+    [refused] = h.of_type(ev.CommandRefused)
+    assert (refused.command, refused.code, refused.refusals) == ("cancel", 161, 1)
+    assert h.sup.cancel("T1") == [CancelOrder(order_ref="T1:entry", order_id=1)]  # the caller's new fact
+    h.feed(cancel_rejected("entry"))
+    assert h.sup.cancel("T1") == []  # the limit
+    [limit] = h.of_type(ev.RetryLimitReached)
+    assert (limit.command, limit.refusals) == ("cancel", 2)
 
 
 def test_submitting_the_same_trade_twice_returns_no_new_commands() -> None:
@@ -154,20 +232,20 @@ def test_events_for_unknown_orders_are_reported_not_raised() -> None:
 def test_a_refused_transition_is_an_event_and_the_machine_keeps_its_state() -> None:
     h = Harness()
     h.ack(h.submit(plan()))
-    h.feed(replace_ok("entry"))  # nobody asked for a replace
+    h.feed(sent("tp1"))  # nobody placed tp1: it is idle
     [invalid] = h.of_type(ev.InvalidTransition)
-    assert (invalid.leg, invalid.state, invalid.event) == ("entry", "working", "replace_ack")
-    assert h.sup.trade("T1").leg("entry").state == "working"
+    assert (invalid.leg, invalid.state, invalid.event) == ("tp1", "idle", "transmit")
+    assert h.sup.trade("T1").leg("tp1").state == "idle"
 
 
-def test_an_overfill_is_refused_and_changes_nothing() -> None:
+def test_executions_are_facts_an_overfill_is_counted_and_said() -> None:
     h = Harness()
     h.ack(h.submit(plan()))
     h.feed(execution("entry", 80, 10.0))
     h.feed(execution("entry", 30, 10.0))
-    assert h.sup.trade("T1").entry_filled == 80
-    [invalid] = h.of_type(ev.InvalidTransition)
-    assert "past the order quantity 100" in invalid.detail
+    assert h.sup.trade("T1").entry_filled == 110
+    [overfill] = [v for v in h.of_type(ev.InvariantViolated) if v.invariant == "overfill"]
+    assert "110 executed on an order of 100" in overfill.detail
 
 
 def test_duplicates_are_ignored_and_late_fills_after_the_cancel_are_applied() -> None:
@@ -201,11 +279,13 @@ def test_exit_fills_beyond_entry_fills_are_an_invariant_violation() -> None:
     assert "exit_fills_exceed_entry" in [v.invariant for v in h.of_type(ev.InvariantViolated)]
 
 
-def test_losing_the_connection_puts_live_legs_in_unknown() -> None:
+def test_losing_the_connection_puts_live_legs_in_unknown_even_twice() -> None:
     h = Harness()
     h.ack(h.submit(plan()))
     h.feed(ConnectionLost(time=0.0))
+    h.feed(ConnectionLost(time=0.0))  # while already down
     assert h.sup.trade("T1").leg("entry").state == "unknown"
+    assert h.of_type(ev.InvalidTransition) == []
 
 
 def test_latency_stamps_follow_the_order_path() -> None:

@@ -105,7 +105,7 @@ def test_exits_the_journal_lacks_are_rederived_from_missed_executions_and_matche
     assert commands == []  # no second ladder: the adopted one covers the position
     trade = h.sup.trade("T1")
     assert (trade.position, trade.stop_coverage, trade.state) == (100, 100, "protected")
-    assert dict(trade.pairs) == {1: "armed"}
+    assert dict(trade.pairs) == {"pair1": "armed"}
     # the missed fill re-derives the same ladder (same orderRefs), which the broker already holds
     assert (trade.leg("tp1").order_id, trade.leg("sl1").order_id) == (77, 78)
     assert h.of_type(ev.OrderAdopted) == []
@@ -159,10 +159,10 @@ def test_a_coverage_gap_found_by_reconciliation_is_repaired_without_waiting() ->
     ladder(h, tps=(11.0,))
     truth = BrokerTruth(open_orders=(), positions=(Position(symbol="ABC", quantity=100),))
     commands = h.sup.reconcile(truth)  # both exits are gone at the broker
-    # the stop first, with the level's target beside it in a new OCA group
-    assert [(c.order_ref, c.quantity) for c in commands if isinstance(c, PlaceOrder)] == [
-        ("T1:estop1", 100), ("T1:etp1", 100)]
-    assert len(h.of_type(ev.CoverageGap)) == 1
+    # the level gets its stop and its target back, in its own OCA group
+    assert [(c.order_ref, c.quantity, c.oca_group) for c in commands if isinstance(c, PlaceOrder)] == [
+        ("T1:sl1~2", 100, "T1:oca1"), ("T1:tp1~2", 100, "T1:oca1")]
+    assert [(r.leg, r.replaces) for r in h.of_type(ev.LegRestored)] == [("sl1~2", "sl1"), ("tp1~2", "tp1")]
 
 
 def test_a_coverage_gap_under_policy_warn_is_only_reported() -> None:

@@ -9,6 +9,7 @@ simulator on a free port), and every test written against `Connected` runs on bo
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 
 import attrs
@@ -59,3 +60,14 @@ def connected(request: pytest.FixtureRequest) -> Iterator[Connected]:
 def rig() -> Iterator[Connected]:
     """The in-process fake only: tests that script IB's messages one by one."""
     yield from _fake_backend()
+
+
+@pytest.fixture
+def sync_loop() -> Iterator[asyncio.AbstractEventLoop]:
+    """The event loop ib_async's blocking calls (`query()`, `qualify()`) run on when no loop runs,
+    made here and closed after the test (ib_async would make one and leave it open)."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    yield loop
+    asyncio.set_event_loop(None)
+    loop.close()

@@ -71,9 +71,9 @@ class IBBroker:
     def __init__(self, ib: IB | None = None, *, config: IBConfig | None = None,
                  clock: Callable[[], float] = time.time, rng: random.Random | None = None,
                  sleep: Callable[[float], Any] = asyncio.sleep, environ: Mapping[str, str] | None = None,
-                 connector: Connector = connect_ib) -> None:
+                 connector: Connector = connect_ib, ib_factory: Callable[[], IB] = IB) -> None:
         self.config = config or IBConfig()
-        self._ib = ib or IB()
+        self._ib = ib or ib_factory()
         self._clock = clock
         self._registry = OrderRegistry()
         self._translator = Translator(self._registry, clock, self._client_id)
@@ -116,6 +116,11 @@ class IBBroker:
     @property
     def connected(self) -> bool:
         return self._conn.up
+
+    @property
+    def reconnect_task(self) -> asyncio.Task[None] | None:
+        """The reconnection under way after a loss (an adapter-owned connection only), or None."""
+        return self._conn.reconnect_task
 
     # -- the port: commands --------------------------------------------------------------------
     def execute(self, command: Command) -> None:

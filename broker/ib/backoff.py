@@ -1,8 +1,9 @@
 """The reconnect schedule: bounded exponential back-off with jitter, deterministic under a seed.
 
-How it works: attempt k (from 0) waits `min(cap, base * factor**k)`, scaled by a factor drawn
-uniformly from `[1 - jitter, 1 + jitter]` by the injected `random.Random`, and never more than
-`cap`. So many clients that lost the same Gateway do not knock again in step, the wait never
+How it works: attempt k (from 0) waits `min(base * factor**k, cap / (1 + jitter))`, scaled by a
+factor drawn uniformly from `[1 - jitter, 1 + jitter]` by the injected `random.Random`: never more
+than `cap`, and jittered even once capped (clipping at `cap` would put the capped waits back in
+step). So many clients that lost the same Gateway do not knock again in step, the wait never
 grows past `cap`, and with `max_attempts` set the schedule ends (None: it goes on forever, which
 is what a supervisor watching open positions wants). The schedule is a plain generator of
 seconds: the adapter sleeps on it with an injected sleep, so tests read it without waiting.
@@ -39,12 +40,12 @@ class Backoff:
 
     def envelope(self, attempt: int) -> float:
         """The wait before `attempt` (0-based) without jitter."""
-        return min(self.cap, self.base * self.factor ** min(attempt, 64))
+        return min(self.cap / (1 + self.jitter), self.base * self.factor ** min(attempt, 64))
 
     def delays(self, rng: random.Random) -> Iterator[float]:
         """The waits, one per attempt, in order."""
         attempt = 0
         while self.max_attempts is None or attempt < self.max_attempts:
             wait = self.envelope(attempt) * (1 + self.jitter * rng.uniform(-1.0, 1.0))
-            yield min(self.cap, wait)
+            yield wait
             attempt += 1

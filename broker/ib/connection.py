@@ -88,6 +88,10 @@ class IBConnection:
         return self.ib.isConnected()
 
     @property
+    def reconnect_task(self) -> asyncio.Task[None] | None:
+        return self._reconnect_task if self.reconnecting else None
+
+    @property
     def reconnecting(self) -> bool:
         return self._reconnect_task is not None and not self._reconnect_task.done()
 

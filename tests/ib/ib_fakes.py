@@ -108,7 +108,7 @@ class FakeClient(Client):
     def exec_filter_time(self) -> str:
         """The time field of the last reqExecutions."""
         (last,) = [f for f in self.sent if f[0] == "7"][-1:]
-        return last[6]
+        return last[5]
 
 
 def fake_ib(*, accounts: tuple[str, ...] = (PAPER,), port: int = 7497, up: bool = True) -> tuple[IB, FakeClient]:

@@ -5,9 +5,10 @@ How it works:
   a bar is delivered once it completes, which IB shows by starting the next one (ib_async's
   `hasNewBar`): then the bar before the newest is final. Each bar is delivered once, oldest first.
 - 5-second bars: `reqRealTimeBars`. Each one arrives complete.
-- quotes: `reqMktData`. Every ticker update with a valid bid and ask (both positive, not crossed)
-  becomes the symbol's latest `Quote`, stamped with the injected clock at arrival, so a strategy
-  knows its age on the same clock (`quote.age(now)`).
+- quotes: `reqMktData`, for a qualified contract only (`qualify()` first: ib_async keys tickers by
+  conId). Every ticker update with a valid bid and ask (both positive, not crossed) becomes the
+  symbol's latest `Quote`, stamped with the injected clock at arrival, so a strategy knows its age
+  on the same clock (`quote.age(now)`).
 Bar times are bar starts in UTC epoch seconds (historical data asked with formatDate=2).
 ib_async forgets every subscription when the socket drops: `resubscribe()` asks again after a
 reconnect, and after IB's 1101 ("connectivity restored, data lost").
@@ -105,7 +106,11 @@ class IBMarketData:
             self._delivered.setdefault((symbol, 60), _epoch(stream[-1].date) - 60)
 
     def _start_quotes(self, symbol: str) -> None:
-        ticker = self._ib.reqMktData(self._contract_for(symbol), "", False, False)
+        contract = self._contract_for(symbol)
+        if not contract.conId:  # ib_async keys its tickers by the contract's conId
+            raise ValueError(f"subscribe_quotes({symbol!r}): the contract is not qualified; "
+                             f"call qualify(Instrument({symbol!r})) first")
+        ticker = self._ib.reqMktData(contract, "", False, False)
         self._tickers[symbol] = ticker
         ticker.updateEvent += lambda t: self._on_ticker(symbol, t)
 

@@ -19,7 +19,7 @@ import datetime as dt
 import itertools
 
 import attrs
-from ib_async import IB, CommissionReport, Contract, ContractDetails, Execution, Order, OrderState
+from ib_async import IB, BarData, CommissionReport, Contract, ContractDetails, Execution, Order, OrderState
 from ib_async.client import Client
 
 CLIENT_ID = 7
@@ -44,6 +44,7 @@ class FakeClient(Client):
         self.executions: list[tuple[Contract, Execution]] = []
         self.completed: list[tuple[Contract, Order, OrderState]] = []
         self.details: dict[str, list[ContractDetails]] = {}
+        self.history: list[BarData] = []  # the answer to a reqHistoricalData
         self.accounts = accounts
         self.fake_port = port
         self.next_id = 1
@@ -99,11 +100,21 @@ class FakeClient(Client):
             for contract, order, state in self.completed:
                 w.completedOrder(contract, copy.copy(order), state)
             w.completedOrdersEnd()
+        elif kind == "20":  # reqHistoricalData: 20, reqId, ...
+            req_id = int(fields[1])
+            for bar in self.history:
+                w.historicalData(req_id, copy.copy(bar))
+            w.historicalDataEnd(req_id, "", "")
         elif kind == "9":  # reqContractDetails: 9, 8, reqId, contract fields...
             req_id, symbol = int(fields[2]), fields[4]
             for details in self.details.get(symbol, []):
                 w.contractDetails(req_id, details)
             w.contractDetailsEnd(req_id)
+
+    def req_id(self, message: str) -> int:
+        """The request id of the last message of this kind (1 market data, 20 history, 50 real-time bars)."""
+        fields = [f for f in self.sent if f[0] == message][-1]
+        return int(fields[1] if message == "20" else fields[2])
 
     def exec_filter_time(self) -> str:
         """The time field of the last reqExecutions."""

@@ -21,7 +21,8 @@ How it works:
   to completion when no event loop runs; inside a running loop it cannot block and raises a
   `RuntimeError` telling the caller to await `fetch_truth` instead.
 - Contracts: `qualify(instrument)` (or `await qualify_async`) asks IB once per instrument and caches
-  the answer; orders and market data for that symbol use the qualified contract from then on.
+  the answer; orders and market data for that symbol use the qualified contract from then on
+  (contracts.py).
 - Time: every event carries the injected clock's time (default `time.time`) at translation.
 """
 
@@ -35,14 +36,14 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-import attrs
 from ib_async import IB, Contract, Order, OrderState
 from loguru import logger
 
 from broker.ib import truth
 from broker.ib.connection import Connector, IBConfig, IBConnection, connect_ib
+from broker.ib.contracts import Contracts
 from broker.ib.market import IBMarketData
-from broker.ib.orders import instrument_contract, modified_order, new_order, stock_contract, transmit_flags
+from broker.ib.orders import modified_order, new_order, transmit_flags
 from broker.ib.registry import Figures, OrderRecord, OrderRegistry
 from broker.ib.safety import LiveGuard
 from broker.ib.translate import Translator
@@ -60,7 +61,6 @@ from supervisor.port import (
     OrderSent,
     PlaceOrder,
     ReplaceRejected,
-    SecType,
 )
 
 EventHandler = Callable[[BrokerEvent], None]
@@ -81,7 +81,8 @@ class IBBroker:
         self._pending: deque[BrokerEvent] = deque()
         self._handler: EventHandler | None = None
         self._dispatching = False
-        self._qualified: dict[str, tuple[Instrument, Contract]] = {}
+        self._held: list[BrokerEvent] | None = None  # answers that arrive while a command is written
+        self._contracts = Contracts(self._ib, self.config.timeout)
         self._completed_reasons: dict[int, str] = {}
         guard = LiveGuard(self.config.allow_live, dict(os.environ if environ is None else environ))
         self._conn = IBConnection(
@@ -90,7 +91,7 @@ class IBBroker:
             on_gave_up=lambda why: self._deliver([BrokerNotice(502, why, self._clock())]),
         )
         self._translator.link_up = self._conn.up
-        self.market = IBMarketData(self._ib, self._contract_for_symbol, clock)
+        self.market = IBMarketData(self._ib, self._contracts.for_symbol, clock)
         self._taps: dict[str, Callable[..., None]] = {}
         self._install_taps()
 
@@ -149,12 +150,20 @@ class IBBroker:
         for i, command in enumerate(batch):
             if i in local:
                 self._deliver([local[i]])
-            elif isinstance(command, PlaceOrder):
-                self._deliver(self._place(command, flags[i]))
-            elif isinstance(command, ModifyOrder):
-                self._deliver(self._modify(command))
-            else:
-                self._deliver(self._cancel(command))
+                continue
+            # whatever the broker answers while the command is being written follows the command's
+            # own event (OrderSent before OrderAccepted, whatever the transport)
+            self._held = []
+            try:
+                if isinstance(command, PlaceOrder):
+                    own = self._place(command, flags[i])
+                elif isinstance(command, ModifyOrder):
+                    own = self._modify(command)
+                else:
+                    own = self._cancel(command)
+            finally:
+                held, self._held = self._held, None
+            self._deliver([*own, *held])
 
     def _check(self, batch: Sequence[Command]) -> None:
         if self._conn.refusal is not None:
@@ -171,7 +180,7 @@ class IBBroker:
                 refs.add(command.order_ref)
 
     def _place(self, command: PlaceOrder, transmit: bool) -> list[BrokerEvent]:
-        contract = self._contract_for_command(command)
+        contract = self._contracts.for_command(command)
         parent = self._registry.get(command.parent_ref) if command.parent_ref is not None else None
         client_id = self._client_id()
         order_id = self._fresh_order_id(client_id)
@@ -269,6 +278,9 @@ class IBBroker:
             self._deliver(queued)
 
     def _deliver(self, events: Iterable[BrokerEvent]) -> None:
+        if self._held is not None:
+            self._held.extend(events)
+            return
         if self._handler is None:
             self._queue.extend(events)
             return
@@ -361,51 +373,18 @@ class IBBroker:
         result: BrokerTruth = self._ib.run(self.fetch_truth(executions_since))
         return result
 
-    # -- contracts -----------------------------------------------------------------------------
+    # -- contracts (supervisor.port.ContractResolver) -----------------------------------------
     def qualify(self, instrument: Instrument) -> Instrument:
-        cached = self._qualified.get(instrument.symbol)
-        if cached is not None and _same_contract(cached[0], instrument):
-            return cached[0]
+        """The instrument as IB knows it (cached). Blocks: inside a running loop, await qualify_async."""
+        cached = self._contracts.cached(instrument)
+        if cached is not None:
+            return cached
         _no_running_loop("qualify()", "await broker.qualify_async(instrument)")
-        result: Instrument = self._ib.run(self.qualify_async(instrument))
+        result: Instrument = self._ib.run(self._contracts.qualify(instrument))
         return result
 
     async def qualify_async(self, instrument: Instrument) -> Instrument:
-        cached = self._qualified.get(instrument.symbol)
-        if cached is not None and _same_contract(cached[0], instrument):
-            return cached[0]
-        details = await asyncio.wait_for(self._ib.reqContractDetailsAsync(instrument_contract(instrument)),
-                                         self.config.timeout)
-        what = f"{instrument.symbol!r} ({instrument.sec_type.value} {instrument.contract_month} on " \
-               f"{instrument.exchange}, {instrument.currency})"
-        if not details:
-            raise LookupError(f"IB has no contract for {what}")
-        if len(details) > 1:
-            raise LookupError(f"IB has {len(details)} contracts for {what}: name the primary exchange or the month")
-        found = details[0].contract
-        assert found is not None
-        future = instrument.sec_type is SecType.FUTURE
-        qualified = attrs.evolve(
-            instrument, con_id=found.conId,
-            tick_size=details[0].minTick if details[0].minTick > 0 else instrument.tick_size,
-            multiplier=float(found.multiplier) if future and found.multiplier else instrument.multiplier,
-            primary_exchange=found.primaryExchange or instrument.primary_exchange,
-        )
-        contract = instrument_contract(qualified)
-        self._qualified[instrument.symbol] = (qualified, contract)
-        return qualified
-
-    def _contract_for_command(self, command: PlaceOrder) -> Contract:
-        if command.instrument is not None:
-            cached = self._qualified.get(command.symbol)
-            if cached is not None and _same_contract(cached[0], command.instrument):
-                return cached[1]
-            return instrument_contract(command.instrument)
-        return self._contract_for_symbol(command.symbol)
-
-    def _contract_for_symbol(self, symbol: str) -> Contract:
-        cached = self._qualified.get(symbol)
-        return cached[1] if cached is not None else stock_contract(symbol)
+        return await self._contracts.qualify(instrument)
 
     # -- market data (supervisor.market.MarketDataPort) ----------------------------------------
     def subscribe_bars(self, symbol: str, bar_seconds: int) -> None:
@@ -419,11 +398,6 @@ class IBBroker:
 
     def latest_quote(self, symbol: str) -> Quote | None:
         return self.market.latest_quote(symbol)
-
-
-def _same_contract(a: Instrument, b: Instrument) -> bool:
-    return (a.symbol, a.sec_type, a.exchange, a.currency, a.contract_month) == (
-        b.symbol, b.sec_type, b.exchange, b.currency, b.contract_month)
 
 
 def _no_running_loop(what: str, instead: str) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 import attrs
 import pytest
 from ib_async import IB
-from ib_fakes import FakeClient, Tws, fake_ib
+from ib_fakes import FakeClient, FakeExchange, Tws, fake_ib
 
 from broker.ib import IBBroker
 
@@ -35,30 +35,37 @@ class FakeClock:
 class Connected:
     broker: IBBroker
     ib: IB
-    fake: FakeClient | None  # None on a backend with a real socket
-    tws: Tws | None
+    fake: FakeClient  # for tests on the in-process fake only (`rig`)
+    tws: Tws
     clock: FakeClock
+    # let the broker answer: nothing to do for the in-process fake (it answers within the call);
+    # a backend over a socket runs its event loop a little here
+    pump: Callable[[], None] = lambda: None
 
 
-def _fake_backend() -> Iterator[Connected]:
+def _fake_backend(*, exchange: bool = False) -> Iterator[Connected]:
     ib, fake = fake_ib()
     clock = FakeClock()
     broker = IBBroker(ib, clock=clock, environ={})
-    yield Connected(broker, ib, fake, Tws(ib, fake), clock)
+    tws = Tws(ib, fake)
+    if exchange:
+        FakeExchange(tws)
+    yield Connected(broker, ib, fake, tws, clock)
     broker.close()
 
 
-BACKENDS: dict[str, Callable[[], Iterator[Connected]]] = {"fake": _fake_backend}
+BACKENDS: dict[str, Callable[[], Iterator[Connected]]] = {"fake": lambda: _fake_backend(exchange=True)}
 
 
 @pytest.fixture(params=sorted(BACKENDS))
 def connected(request: pytest.FixtureRequest) -> Iterator[Connected]:
+    """A connected adapter with a broker that answers: tests written only against the port."""
     yield from BACKENDS[request.param]()
 
 
 @pytest.fixture
 def rig() -> Iterator[Connected]:
-    """The in-process fake only: tests that script IB's messages one by one."""
+    """The in-process fake with no exchange: tests that script IB's messages one by one."""
     yield from _fake_backend()
 
 

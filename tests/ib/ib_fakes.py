@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import itertools
+from collections.abc import Callable
 
 import attrs
 from ib_async import IB, BarData, CommissionReport, Contract, ContractDetails, Execution, Order, OrderState
@@ -45,6 +46,8 @@ class FakeClient(Client):
         self.completed: list[tuple[Contract, Order, OrderState]] = []
         self.details: dict[str, list[ContractDetails]] = {}
         self.history: list[BarData] = []  # the answer to a reqHistoricalData
+        self.on_place: Callable[[Placed], None] | None = None  # an exchange behind the fake, if any
+        self.on_cancel: Callable[[int], None] | None = None
         self.accounts = accounts
         self.fake_port = port
         self.next_id = 1
@@ -73,12 +76,17 @@ class FakeClient(Client):
 
     # ib_async's own names and signatures (the adapter calls them positionally)
     def placeOrder(self, orderId: int, contract: Contract, order: Order) -> None:  # noqa: N803
-        self.placed.append(Placed(orderId, copy.copy(contract), copy.copy(order)))
+        placed = Placed(orderId, copy.copy(contract), copy.copy(order))
+        self.placed.append(placed)
         super().placeOrder(orderId, contract, order)
+        if self.on_place is not None:
+            self.on_place(placed)
 
     def cancelOrder(self, orderId: int, manualCancelOrderTime: str = "") -> None:  # noqa: N803
         self.cancelled.append(orderId)
         super().cancelOrder(orderId, manualCancelOrderTime)
+        if self.on_cancel is not None:
+            self.on_cancel(orderId)
 
     def _answer(self, fields: list[str]) -> None:
         w = self.wrapper
@@ -194,3 +202,36 @@ class Tws:
         """What IB sends for an order it took: openOrder, then status Submitted."""
         self.open_order(order_id)
         self.status(order_id, "Submitted")
+
+
+class FakeExchange:
+    """The least an exchange does, answering through `Tws` as IB would: an order is acknowledged
+    when it is transmitted (a held bracket with its last child), a re-sent order id is a modify
+    acknowledged with its new figures, a cancel is a Cancelled status then error 202."""
+
+    def __init__(self, tws: Tws) -> None:
+        self.tws = tws
+        self.held: list[int] = []
+        self.working: set[int] = set()
+        tws.fake.on_place = self.place
+        tws.fake.on_cancel = self.cancel
+
+    def place(self, placed: Placed) -> None:
+        if placed.order_id in self.working:
+            self.tws.open_order(placed.order_id)
+            self.tws.status(placed.order_id, "Submitted")
+            return
+        self.held.append(placed.order_id)
+        if placed.order.transmit:
+            for order_id in self.held:
+                self.working.add(order_id)
+                self.tws.ack(order_id)
+            self.held.clear()
+
+    def cancel(self, order_id: int) -> None:
+        if order_id in self.working:
+            self.working.discard(order_id)
+            self.tws.status(order_id, "Cancelled")
+            self.tws.error(order_id, 202, "Order Canceled - reason:")
+        else:
+            self.tws.error(order_id, 10147, f"OrderId {order_id} that needs to be cancelled is not found.")

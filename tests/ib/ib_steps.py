@@ -19,7 +19,6 @@ def stop(ref: str = "t1:sl1", qty: int = 100, price: float = 95.0, **kwargs: obj
 
 def place(rig: Connected, command: PlaceOrder | None = None) -> int:
     """Place one order; its order id."""
-    assert rig.fake is not None
     rig.broker.execute(command or limit())
     return rig.fake.placed[-1].order_id
 

@@ -29,7 +29,6 @@ F_ACTION, F_QTY, F_TYPE, F_LMT, F_AUX, F_TIF, F_OCA, F_ACCOUNT, F_REF, F_TRANSMI
 
 
 def wire(rig: Connected) -> list[list[str]]:
-    assert rig.fake is not None
     return [f for f in rig.fake.sent if f[0] == "3"]
 
 

@@ -142,3 +142,13 @@ def test_a_failing_handler_loses_no_later_event(rig: Connected) -> None:
     rig.broker.set_event_handler(None)
     place(rig, limit("t2:entry"))
     assert kinds(rig.broker.poll()) == ["OrderSent"]
+
+
+def test_closing_a_bots_ib_adapter_leaves_the_connection_and_removes_the_taps(rig: Connected) -> None:
+    order_id = place(rig)
+    rig.broker.poll()
+    rig.broker.close()
+    assert rig.ib.isConnected()  # the bot's connection is the bot's
+    assert "openOrder" not in vars(rig.ib.wrapper)
+    rig.tws.ack(order_id)
+    assert rig.broker.poll() == []

@@ -229,9 +229,13 @@ class Translator:
                 record.filled = True
         # each execution passes with its own id; a correction (...01.02 after ...01.01) is one more
         # execution to ib_async (trade.fills and trade.filled() count both): never sum them here
+        if record is not None:
+            order_id = record.order_id
+        else:  # an order id names an order only in its own client's space
+            order_id = _id(execution.orderId) if execution.clientId == self.client_id() else None
         return [ExecutionReported(
-            ref, record.order_id if record is not None else _id(execution.orderId), execution.execId, action, qty,
-            execution.price, self.clock(), contract.symbol, _id(execution.permId), execution.acctNumber,
+            ref, order_id, execution.execId, action, qty, execution.price, self.clock(), contract.symbol,
+            _id(execution.permId), execution.acctNumber,
         )]
 
     def commission(self, report: CommissionReport) -> list[BrokerEvent]:

@@ -200,3 +200,24 @@ def test_socket_loss_and_return(rig: Connected) -> None:
 def test_messages_for_orders_not_ours_say_nothing(rig: Connected) -> None:
     rig.ib.wrapper.orderStatus(4242, "Submitted", 0, 10, 0.0, 77, 0, 0.0, CLIENT_ID + 1, "", 0.0)
     assert rig.broker.poll() == []
+
+
+def test_an_execution_of_another_clients_order_never_carries_its_order_id(rig: Connected) -> None:
+    from ib_async import Contract, Execution
+
+    rig.ib.wrapper.execDetails(-1, Contract(symbol=SYMBOL, secType="STK"), Execution(
+        execId="0000e0d5.67000001.01.01", acctNumber=PAPER, side="SLD", shares=10, price=100.0, permId=31337,
+        clientId=CLIENT_ID + 1, orderId=1, orderRef="other:tp1"))
+    (reported,) = rig.broker.poll()
+    assert isinstance(reported, ExecutionReported)
+    assert (reported.order_ref, reported.order_id, reported.action) == ("other:tp1", None, Action.SELL)
+
+
+def test_a_manual_trade_is_left_to_reconciliation(rig: Connected) -> None:
+    from ib_async import Contract, Execution
+
+    rig.ib.wrapper.execDetails(-1, Contract(symbol=SYMBOL, secType="STK"), Execution(
+        execId="0000e0d5.67000002.01.01", acctNumber=PAPER, side="BOT", shares=10, price=100.0, permId=31338,
+        clientId=0, orderId=0, orderRef=""))
+    rig.tws.commission("0000e0d5.67000002.01.01", 1.0)
+    assert rig.broker.poll() == []

@@ -5,7 +5,7 @@ How it works:
   one batch: that is how the adapter knows which child is last and transmits the bracket with it,
   see orders.py). Every check of a batch runs before its first byte is written (a live account,
   a ref placed twice), so a refusal sends nothing. A `PlaceOrder` is written with
-  `ib.placeOrder` under a fresh order id (never one ib_async or our own books still hold: order ids
+  `client.placeOrder` under a fresh order id (never one ib_async or our own books still hold: order ids
   are reused after a Gateway restart) and answered at once by `OrderSent`; a `ModifyOrder`
   re-sends the order under its id (`client.placeOrder`, see orders.py), a `CancelOrder` cancels
   it. A command for a ref the adapter does not hold is answered with a rejection (10147) and
@@ -29,6 +29,7 @@ How it works:
 from __future__ import annotations
 
 import asyncio
+import datetime
 import os
 import random
 import time
@@ -36,7 +37,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from ib_async import IB, Contract, Order, OrderState
+from ib_async import IB, Contract, Order, OrderState, OrderStatus, Trade, TradeLogEntry
 from loguru import logger
 
 from broker.ib import truth
@@ -147,23 +148,28 @@ class IBBroker:
             placeable.add(i)
             placed_refs.add(command.order_ref)
         flags = transmit_flags(batch, placeable)
-        for i, command in enumerate(batch):
-            if i in local:
-                self._deliver([local[i]])
-                continue
-            # whatever the broker answers while the command is being written follows the command's
-            # own event (OrderSent before OrderAccepted, whatever the transport)
-            self._held = []
-            try:
-                if isinstance(command, PlaceOrder):
-                    own = self._place(command, flags[i])
-                elif isinstance(command, ModifyOrder):
-                    own = self._modify(command)
-                else:
-                    own = self._cancel(command)
-            finally:
-                held, self._held = self._held, None
-            self._deliver([*own, *held])
+        written: list[tuple[Contract, Order]] = []
+        try:
+            for i, command in enumerate(batch):
+                if i in local:
+                    self._deliver([local[i]])
+                    continue
+                # whatever the broker answers while the command is being written follows the
+                # command's own event (OrderSent before OrderAccepted, whatever the transport)
+                self._held = []
+                try:
+                    if isinstance(command, PlaceOrder):
+                        own = self._place(command, flags[i], written)
+                    elif isinstance(command, ModifyOrder):
+                        own = self._modify(command)
+                    else:
+                        own = self._cancel(command)
+                finally:
+                    held, self._held = self._held, None
+                self._deliver([*own, *held])
+        finally:
+            for contract, order in written:
+                self._book(contract, order)
 
     def _check(self, batch: Sequence[Command]) -> None:
         if self._conn.refusal is not None:
@@ -179,7 +185,8 @@ class IBBroker:
                                      f"(orders are keyed by order_ref)")
                 refs.add(command.order_ref)
 
-    def _place(self, command: PlaceOrder, transmit: bool) -> list[BrokerEvent]:
+    def _place(self, command: PlaceOrder, transmit: bool, written: list[tuple[Contract, Order]]) -> (
+            list[BrokerEvent]):
         contract = self._contracts.for_command(command)
         parent = self._registry.get(command.parent_ref) if command.parent_ref is not None else None
         client_id = self._client_id()
@@ -195,11 +202,28 @@ class IBBroker:
             logger.warning("IB order id {} reused: was {}, now {} (nextValidId went back)", order_id,
                            replaced.ref, record.ref)
         try:
-            self._ib.placeOrder(contract, order)
+            # the bytes first; ib_async's books for the order come after the whole batch is written
+            # (ib.placeOrder formats a log line of the whole trade before it returns, which would
+            # hold back the next order of a bracket or of a fill's exits)
+            self._ib.client.placeOrder(order_id, contract, order)  # type: ignore[no-untyped-call]
         except (ConnectionError, OSError) as exc:
             record.cancelled = True  # never reached IB: nothing of it works
             return [OrderRejected(command.order_ref, order_id, _NOT_CONNECTED, f"not sent: {exc}", self._clock())]
+        written.append((contract, order))
         return [OrderSent(command.order_ref, order_id, self._clock())]
+
+    def _book(self, contract: Contract, order: Order) -> None:
+        """What `ib.placeOrder` records of a new order once written: its Trade, PendingSubmit."""
+        wrapper = self._ib.wrapper
+        order.clientId = wrapper.clientId
+        key = wrapper.orderKey(wrapper.clientId, order.orderId, order.permId)
+        if key in wrapper.trades:
+            return  # IB already answered (ib_async made the Trade from its openOrder)
+        status = OrderStatus(orderId=order.orderId, status=OrderStatus.PendingSubmit)
+        now = datetime.datetime.now(wrapper.defaultTimezone)
+        trade = Trade(contract, order, status, [], [TradeLogEntry(now, status.status)])
+        wrapper.trades[key] = trade
+        self._ib.newOrderEvent.emit(trade)
 
     def _fresh_order_id(self, client_id: int) -> int:
         for _ in range(10_000):

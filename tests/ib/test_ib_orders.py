@@ -153,3 +153,15 @@ def _done_trade():  # type: ignore[no-untyped-def]
     from ib_async import Contract, Order, OrderStatus, Trade
 
     return Trade(Contract(), Order(orderId=5, clientId=7), OrderStatus(orderId=5, status="Filled"), [], [])
+
+
+def test_a_batch_is_written_before_ib_async_books_it(rig: Connected) -> None:
+    written_when_booked: list[int] = []
+    rig.ib.newOrderEvent += lambda trade: written_when_booked.append(len(wire(rig)))
+    rig.broker.execute_all([limit("t1:entry"), stop("t1:tp1", price=110.0, parent_ref="t1:entry"),
+                            stop("t1:sl1", parent_ref="t1:entry")])
+    assert written_when_booked == [3, 3, 3]  # every order's bytes went out before any bookkeeping
+    trades = {t.order.orderRef: t for t in rig.ib.trades()}
+    assert {ref: t.orderStatus.status for ref, t in trades.items()} == {
+        "t1:entry": "PendingSubmit", "t1:tp1": "PendingSubmit", "t1:sl1": "PendingSubmit"}
+    assert trades["t1:sl1"].order.clientId == 7

@@ -1,0 +1,172 @@
+"""Market data for strategies over ib_async: completed bars and quotes as `supervisor.market` values.
+
+How it works:
+- 1-minute bars: `reqHistoricalData(keepUpToDate=True)`. IB keeps re-sending the bar in progress;
+  a bar is delivered once it completes, which IB shows by starting the next one (ib_async's
+  `hasNewBar`): then the bar before the newest is final. Each bar is delivered once, oldest first.
+- 5-second bars: `reqRealTimeBars`. Each one arrives complete.
+- quotes: `reqMktData`, for a qualified contract only (`qualify()` first: ib_async keys tickers by
+  conId). Every ticker update with a valid bid and ask (both positive, not crossed) becomes the
+  symbol's latest `Quote`, stamped with the injected clock at arrival, so a strategy knows its age
+  on the same clock (`quote.age(now)`).
+Bar times are bar starts in UTC epoch seconds (historical data asked with formatDate=2).
+ib_async forgets every subscription when the socket drops: `resubscribe()` asks again after a
+reconnect, and after IB's 1101 ("connectivity restored, data lost").
+Requests that need an answer before they stream (historical data) are started as tasks when an
+event loop runs, and run to completion otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import math
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from ib_async import IB, BarDataList, Contract, RealTimeBarList, Ticker
+from loguru import logger
+
+from supervisor.market import Bar, Quote
+
+HISTORY_WINDOW = "1800 S"  # enough to start the stream; strategies read completed bars from now on
+
+
+class IBMarketData:
+    def __init__(self, ib: IB, contract_for: Callable[[str], Contract], clock: Callable[[], float]) -> None:
+        self._ib = ib
+        self._contract_for = contract_for
+        self._clock = clock
+        self._bars: list[Bar] = []
+        self._quotes: dict[str, Quote] = {}
+        self._wanted_bars: dict[tuple[str, int], None] = {}
+        self._wanted_quotes: dict[str, None] = {}
+        self._delivered: dict[tuple[str, int], float] = {}  # last bar start handed out
+        self._tickers: dict[str, Ticker] = {}
+        self._streams: dict[tuple[str, int], BarDataList | RealTimeBarList] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- MarketDataPort ------------------------------------------------------------------------
+    def subscribe_bars(self, symbol: str, bar_seconds: int) -> None:
+        if bar_seconds not in (5, 60):
+            raise ValueError(f"bar_seconds must be 60 (1-minute bars) or 5 (real-time bars), got {bar_seconds!r}")
+        self._wanted_bars[(symbol, bar_seconds)] = None
+        self._start_bars(symbol, bar_seconds)
+
+    def subscribe_quotes(self, symbol: str) -> None:
+        self._wanted_quotes[symbol] = None
+        self._start_quotes(symbol)
+
+    def poll_bars(self) -> list[Bar]:
+        bars, self._bars = self._bars, []
+        return bars
+
+    def latest_quote(self, symbol: str) -> Quote | None:
+        return self._quotes.get(symbol)
+
+    # -- subscriptions -------------------------------------------------------------------------
+    def resubscribe(self) -> None:
+        """Ask again for everything subscribed (ib_async dropped it with the connection)."""
+        for symbol, seconds in self._wanted_bars:
+            self._start_bars(symbol, seconds)
+        for symbol in self._wanted_quotes:
+            self._start_quotes(symbol)
+
+    def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for (_, seconds), stream in self._streams.items():
+            if not self._ib.isConnected():
+                break
+            if seconds == 5 and isinstance(stream, RealTimeBarList):
+                self._ib.cancelRealTimeBars(stream)
+            elif isinstance(stream, BarDataList):
+                self._ib.cancelHistoricalData(stream)
+        if self._ib.isConnected():
+            for ticker in self._tickers.values():
+                self._ib.cancelMktData(ticker.contract)  # type: ignore[arg-type]
+        self._streams.clear()
+        self._tickers.clear()
+
+    def _start_bars(self, symbol: str, seconds: int) -> None:
+        contract = self._contract_for(symbol)
+        if seconds == 5:
+            stream = self._ib.reqRealTimeBars(contract, 5, "TRADES", False)
+            stream.updateEvent += lambda bars, _new: self._on_realtime(symbol, bars)
+            self._streams[(symbol, 5)] = stream
+            return
+        self._run(self._start_history(symbol, contract))
+
+    async def _start_history(self, symbol: str, contract: Contract) -> None:
+        stream = await self._ib.reqHistoricalDataAsync(
+            contract, "", HISTORY_WINDOW, "1 min", "TRADES", useRTH=False, formatDate=2, keepUpToDate=True)
+        stream.updateEvent += lambda bars, has_new: self._on_history(symbol, bars, has_new)
+        self._streams[(symbol, 60)] = stream
+        if stream:  # what IB sent before the stream started: its newest bar is still in progress
+            self._delivered.setdefault((symbol, 60), _epoch(stream[-1].date) - 60)
+
+    def _start_quotes(self, symbol: str) -> None:
+        contract = self._contract_for(symbol)
+        if not contract.conId:  # ib_async keys its tickers by the contract's conId
+            raise ValueError(f"subscribe_quotes({symbol!r}): the contract is not qualified; "
+                             f"call qualify(Instrument({symbol!r})) first")
+        ticker = self._ib.reqMktData(contract, "", False, False)
+        self._tickers[symbol] = ticker
+        ticker.updateEvent += lambda t: self._on_ticker(symbol, t)
+
+    def _run(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            self._ib.run(coroutine)
+            return
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("IB market data request failed: {!r}", task.exception())
+
+    # -- updates -------------------------------------------------------------------------------
+    def _on_history(self, symbol: str, bars: BarDataList, has_new_bar: bool) -> None:
+        if not has_new_bar or len(bars) < 2:
+            return  # the bar in progress changed: not complete yet
+        self._deliver(symbol, 60, _epoch(bars[-2].date), bars[-2])
+
+    def _on_realtime(self, symbol: str, bars: RealTimeBarList) -> None:
+        if bars:
+            self._deliver(symbol, 5, bars[-1].time.timestamp(), bars[-1])
+
+    def _deliver(self, symbol: str, seconds: int, start: float, raw: Any) -> None:
+        key = (symbol, seconds)
+        if start <= self._delivered.get(key, -math.inf):
+            return
+        opening = raw.open_ if seconds == 5 else raw.open
+        try:
+            bar = Bar(start, opening, raw.high, raw.low, raw.close, max(float(raw.volume), 0.0), float(seconds),
+                      symbol)
+        except ValueError as exc:  # no trade in the bar (IB sends -1 / 0 prices): nothing to deliver
+            logger.debug("IB bar of {} at {} left out: {}", symbol, start, exc)
+            return
+        self._delivered[key] = start
+        self._bars.append(bar)
+
+    def _on_ticker(self, symbol: str, ticker: Ticker) -> None:
+        bid, ask = ticker.bid, ticker.ask
+        if not (_valid(bid) and _valid(ask)) or bid > ask:
+            return
+        last = ticker.last if _valid(ticker.last) else None
+        self._quotes[symbol] = Quote(self._clock(), bid, ask, symbol, last)
+
+
+def _epoch(when: dt.date | dt.datetime) -> float:
+    """IB bar dates: datetimes in UTC (formatDate=2), or plain dates for daily bars."""
+    if not isinstance(when, dt.datetime):
+        when = dt.datetime(when.year, when.month, when.day, tzinfo=dt.UTC)
+    return when.timestamp()
+
+
+def _valid(price: float | None) -> bool:
+    return price is not None and math.isfinite(price) and price > 0

@@ -13,7 +13,9 @@
 # stock named `symbol` by default, or a future such as ES with its month, multiplier and 0.25
 # tick): an order for another contract is rejected with code 200, and a price off the contract's
 # tick grid with code 110, as IB does. The faults that change what the exchange does (reject,
-# parent-sized-children, late-fill) act here; the reporting faults act in reporting.py.
+# parent-sized-children, late-fill) act here, and so does `stall`, which withholds the bars that
+# close inside its window from data subscribers (`last_closed`, `next_bar`, `advance_to`) while
+# the book still matches their prices; the reporting faults act in reporting.py.
 from __future__ import annotations
 
 import heapq
@@ -81,6 +83,9 @@ class SimBroker:
         self.symbol = instrument.symbol
         self.bars = tuple(bars)
         self.last_closed: Bar | None = None  # the bar whose close the last step() visited
+        # fault stall: the windows in which closing bars are withheld, and the bars withheld
+        self._stalls = self.faults.stalls(self.bars[0].time)
+        self.stalled_bars: list[Bar] = []
         self._session = self.config.session
         self._book = Book(self.config, random.Random(seed))
         self._now = self.bars[0].time
@@ -170,8 +175,14 @@ class SimBroker:
         self._reporter.report(self._book.expire(time))
         self._last_price = price
         self._reporter.report(self._book.match(time, price, gap=gap, rth=rth, bid=self._bid, ask=self._ask))
+        if closing is not None and self._stalled(time):
+            self.stalled_bars.append(closing)  # fault stall: the book matched it, nobody hears of it
+            closing = None
         self.last_closed = closing
         return True
+
+    def _stalled(self, time: float) -> bool:
+        return any(start <= time < end for start, end in self._stalls)
 
     def next_bar(self) -> Bar | None:
         """Step until a bar closes and return it (None at the end of data)."""

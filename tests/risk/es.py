@@ -23,11 +23,13 @@ LOSS = -1700.0
 
 
 def es_plan(trade_id: str = "es", *, side: Side = Side.LONG, quantity: int = 1, entry: float = ENTRY_PRICE,
-            stop: float | None = None, target: float | None = None, **kw: object) -> TradePlan:
-    """An ES plan with the seed's entry; stop and target 10 points away unless given."""
+            stop: float | None = None, target: float | None = None, targets: tuple[float, ...] = (),
+            **kw: object) -> TradePlan:
+    """An ES plan with the seed's entry; stop and target 10 points away unless given (`targets`:
+    a ladder)."""
     away = 10.0 if side is Side.LONG else -10.0
     return TradePlan(  # type: ignore[misc]
         trade_id=trade_id, symbol="ES", instrument=ES, side=side, quantity=quantity, entry_price=entry,
         stop_losses=(stop if stop is not None else entry - away,),
-        take_profits=(target if target is not None else entry + away,), **kw,
+        take_profits=targets or (target if target is not None else entry + away,), **kw,
     )

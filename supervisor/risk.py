@@ -97,11 +97,9 @@ class _TradeLedger:
         return self.plan.side.sign * (self.entries.filled_qty - self.exits.filled_qty)
 
     @property
-    def worst_position(self) -> int:
-        """Units this trade may hold: the whole plan until it ends, or what it holds if more."""
-        if self.done:
-            return abs(self.position)
-        return max(self.plan.quantity, self.entries.filled_qty) - self.exits.filled_qty
+    def unfilled_entry(self) -> int:
+        """Units the entry may still add (the whole plan until executions say otherwise)."""
+        return max(self.plan.quantity - self.entries.filled_qty, 0)
 
     def realized(self) -> float:
         return realized_pnl(long=self.long, entry_qty=self.entries.filled_qty, entry_avg=self.entries.avg_price,
@@ -141,6 +139,7 @@ class RiskBook:
         self.account = Account(self.model)
         self._zone = ZoneInfo(self.policy.timezone)
         self._trades: dict[str, _TradeLedger] = {}
+        self._open: dict[str, _TradeLedger] = {}  # accepted, not yet closed or aborted
         self._exec_owner: dict[str, _TradeLedger] = {}
         self._early_commissions: dict[str, float] = {}  # reports that beat their execution
         self.ignored_executions = 0  # executions of trades this book never accepted
@@ -151,9 +150,9 @@ class RiskBook:
         if plan.trade_id in self._trades:
             return
         self._roll_to(time)
-        self._trades[plan.trade_id] = _TradeLedger(plan)
+        self._trades[plan.trade_id] = self._open[plan.trade_id] = _TradeLedger(plan)
         self.model.trades_opened += 1
-        self._count_open()
+        self.model.open_trades = len(self._open)
 
     def executed(self, execution: ExecutionReported, time: float | None = None) -> None:
         """Shares changed hands. Duplicates count once; a correction replaces what it corrects."""
@@ -163,12 +162,16 @@ class RiskBook:
             return
         self._roll_to(execution.time or (time if time is not None else 0.0))
         book = ledger.entries if execution.action is ledger.plan.side.entry_action else ledger.exits
+        before = ledger.position
         book.apply(Fill(execution.exec_id, execution.qty, execution.price, execution.time))
         self._exec_owner[execution.exec_id] = ledger
+        self._count_position(ledger.plan.symbol, ledger.position - before)
+        changed = self._count_realized(ledger)
         if execution.exec_id in self._early_commissions:
             self._add_commission(ledger, execution.exec_id, self._early_commissions.pop(execution.exec_id))
-        self._count_positions()
-        self._count_realized(ledger)
+            changed = True
+        if changed:
+            self.account.realize()
 
     def commission(self, report: CommissionReported, time: float | None = None) -> None:
         self._roll_to(report.time or (time if time is not None else 0.0))
@@ -186,7 +189,8 @@ class RiskBook:
             return
         self._roll_to(time)
         ledger.done = True
-        self._count_open()
+        del self._open[trade_id]
+        self.model.open_trades = len(self._open)
 
     def kill(self, time: float, reason: str = "kill switch") -> None:
         self._roll_to(time)
@@ -262,13 +266,18 @@ class RiskBook:
             return RiskRefusal("max_trades_per_day", f"{today} today + 1 = {today + 1} > {p.max_trades_per_day}",
                                plan.trade_id)
         if p.max_position is not None:
-            held = sum(t.worst_position for t in self._trades.values()
-                       if t.plan.symbol == plan.symbol and t.plan.side is plan.side)
-            if held + plan.quantity > p.max_position:
+            # on the plan's side: what is held (net of every trade, as the broker counts it), what
+            # the open entries may still buy or sell, and the plan's whole quantity
+            sign = plan.side.sign
+            held = sign * self.position(plan.symbol)
+            working = sum(t.unfilled_entry for t in self._open.values()
+                          if t.plan.symbol == plan.symbol and t.plan.side is plan.side)
+            total = held + working + plan.quantity
+            if total > p.max_position:
                 return RiskRefusal(
                     "max_position",
-                    f"{plan.symbol} {plan.side.value} {held} held or working + {plan.quantity} = "
-                    f"{held + plan.quantity} > {p.max_position}",
+                    f"{plan.symbol} {plan.side.value}: {held} held + {working} working + {plan.quantity} = "
+                    f"{total} > {p.max_position}",
                     plan.trade_id,
                 )
         return None
@@ -314,20 +323,21 @@ class RiskBook:
                 ledger.counted_pnl = ledger.realized()  # yesterday's P&L stays yesterday's
             self.account.roll(day=day)
 
-    def _count_open(self) -> None:
-        self.model.open_trades = sum(1 for t in self._trades.values() if not t.done)
+    def _count_position(self, symbol: str, change: int) -> None:
+        held = self.model.positions.get(symbol, 0) + change
+        if held:
+            self.model.positions[symbol] = held
+        else:
+            self.model.positions.pop(symbol, None)
 
-    def _count_positions(self) -> None:
-        positions: dict[str, int] = {}
-        for ledger in self._trades.values():
-            positions[ledger.plan.symbol] = positions.get(ledger.plan.symbol, 0) + ledger.position
-        self.model.positions = {symbol: qty for symbol, qty in sorted(positions.items()) if qty != 0}
-
-    def _count_realized(self, ledger: _TradeLedger) -> None:
+    def _count_realized(self, ledger: _TradeLedger) -> bool:
+        """Write the trade's change of realized P&L into the day's; True if there was one."""
         realized = ledger.realized()
+        if realized == ledger.counted_pnl:
+            return False
         self.model.realized_pnl = round(self.model.realized_pnl + realized - ledger.counted_pnl, 6)
         ledger.counted_pnl = realized
-        self.account.realize()
+        return True
 
     def _add_commission(self, ledger: _TradeLedger, exec_id: str, amount: float) -> None:
         before = ledger.commissions.get(exec_id, 0.0)

@@ -8,7 +8,7 @@ limit". `from_options({"--max-daily-loss": "500", ...})` parses command-line str
 base policy (a file's, say); an option left out (None) keeps the base's value.
 
 A limit left at None is not enforced. Money is in the account currency; positions are units
-(shares or contracts) per symbol and side. The one file read in here is `from_toml`'s, when a
+(shares or contracts) per symbol. The one file read in here is `from_toml`'s, when a
 caller loads its limits at start-up; `from_toml_text` parses without touching the disk, and
 nothing on a decision path (`RiskBook.check`) reads anything but memory.
 """
@@ -74,7 +74,8 @@ def _zone(inst: object, attribute: attrs.Attribute[Any], value: Any) -> None:
 class RiskPolicy:
     # quantity x |entry - protective stop| x multiplier, per trade
     max_risk_per_trade: float | None = attrs.field(default=None, validator=_money)
-    # units held or working per symbol and side, across trades
+    # units per symbol on a plan's side: the net position held, plus what the open entries on that
+    # side may still add, plus the plan's quantity
     max_position: int | None = attrs.field(default=None, validator=_count)
     max_trades_per_day: int | None = attrs.field(default=None, validator=_count)
     # the day's net realized loss (after commissions) that moves the account to `reducing`

@@ -70,12 +70,11 @@ def test_max_trades_per_day_rolls_at_the_exchanges_midnight() -> None:
     assert (book.model.trading_day, book.model.trades_opened) == ("2025-12-13", 1)
 
 
-def test_max_position_counts_what_is_held_and_what_may_still_fill_per_side() -> None:
+def test_max_position_counts_what_is_held_and_what_the_open_entries_may_add() -> None:
     book = RiskBook(RiskPolicy(max_position=300))
     book.opened(stock("a", 200), MORNING)
-    assert str(book.check(stock("b", 150), MORNING)) == "max_position: ABC long 200 held or working + 150 = 350 > 300"
+    assert str(book.check(stock("b", 150), MORNING)) == "max_position: ABC long: 0 held + 200 working + 150 = 350 > 300"
     assert book.check(stock("b", 100), MORNING) is None
-    assert book.check(stock("s", 250, Side.SHORT), MORNING) is None  # the other side has its own room
     assert book.check(stock("x", 250, symbol="XYZ"), MORNING) is None
     # 200 bought, 120 sold: 80 held, nothing more can fill
     book.executed(fill("a", Action.BUY, 200, 10.0, MORNING, exec_id="x1"))
@@ -83,7 +82,14 @@ def test_max_position_counts_what_is_held_and_what_may_still_fill_per_side() -> 
     assert book.position("ABC") == 80
     assert book.check(stock("b", 220), MORNING + 60) is None
     assert str(book.check(stock("b", 221), MORNING + 60)) == (
-        "max_position: ABC long 80 held or working + 221 = 301 > 300")
+        "max_position: ABC long: 80 held + 0 working + 221 = 301 > 300")
+    # a short ends where the net position ends: the 80 held long are room for it
+    assert book.check(stock("s", 380, Side.SHORT), MORNING + 60) is None
+    assert str(book.check(stock("s", 381, Side.SHORT), MORNING + 60)) == (
+        "max_position: ABC short: -80 held + 0 working + 381 = 301 > 300")
+    # a trade that ended holding shares (a fill that beat its cancel) still counts
+    book.closed("a", MORNING + 120)
+    assert str(book.check(stock("b", 221), MORNING + 120)).startswith("max_position: ABC long: 80 held")
 
 
 def test_a_plan_already_accepted_passes_again() -> None:

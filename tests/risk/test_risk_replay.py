@@ -1,5 +1,7 @@
 """The risk book survives a restart: rebuilt from the journal a supervisor wrote, it is the book
-that watched the day live. And a property: any order of facts, fed twice, gives one book."""
+that watched the day live. A refused plan leaves nothing behind, not even in the journal. And a
+property: for any facts, a book that saw every execution twice (a reconnect re-sends them) is the
+book that saw each once."""
 
 from __future__ import annotations
 

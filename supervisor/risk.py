@@ -20,12 +20,14 @@ the counters survive a restart. The limits themselves are a `RiskPolicy` (superv
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Iterable
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import attrs
+from statemachine.exceptions import TransitionNotAllowed
 
 from machines import Account, AccountModel, Fill, FillBook
 from supervisor import codec
@@ -218,7 +220,9 @@ class RiskBook:
         elif isinstance(value, KillSwitch):
             self.kill(time, value.reason)
         elif isinstance(value, Resume):
-            self.resume(time)
+            # a resume the account refused changed nothing when it was asked: replayed, the same
+            with contextlib.suppress(TransitionNotAllowed):
+                self.resume(time)
 
     @classmethod
     def rebuild(cls, policy: RiskPolicy | None, facts: Iterable[tuple[object, float]]) -> RiskBook:

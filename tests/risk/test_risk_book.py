@@ -202,6 +202,10 @@ def test_the_kill_switch_halts_everything_new_and_resume_respects_the_loss() -> 
     book.kill(MORNING + 120, "operator")
     book.resume(MORNING + 180)
     assert book.state == "reducing"  # the day's loss is still at its limit
+    book.feed(Resume(), MORNING + 240)  # refused, as a replayed journal may hold it: nothing changes
+    assert book.state == "reducing"
+    with pytest.raises(TransitionNotAllowed):
+        book.resume(MORNING + 240)  # asked directly, the refusal is loud
 
 
 def test_executions_of_unknown_trades_are_counted_apart() -> None:

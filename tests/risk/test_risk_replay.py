@@ -19,7 +19,7 @@ from supervisor.journal import Journal
 from supervisor.journal_recorder import JournalRecorder
 from supervisor.plan import Side
 from supervisor.port import Action, CommissionReported, ExecutionReported
-from supervisor.risk import KillSwitch, RiskBook, RiskPolicy
+from supervisor.risk import KillSwitch, Resume, RiskBook, RiskPolicy
 from supervisor.runner import Runner
 
 POLICY = RiskPolicy(max_daily_loss=50.0, max_open_trades=2, max_trades_per_day=4)
@@ -85,7 +85,8 @@ def _facts() -> st.SearchStrategy[list[tuple[object, float]]]:
     closed = st.builds(lambda trade, t: (TradeClosed(trade_id=trade, entry_filled=0, exit_filled=0, realized_pnl=0.0,
                                                      time=t), t), ids, times)
     kill = st.builds(lambda t: (KillSwitch("test"), t), times)
-    return st.lists(st.one_of(opened, execution, commission, closed, kill), max_size=25)
+    resume = st.builds(lambda t: (Resume(), t), times)  # refused when there is nothing to resume
+    return st.lists(st.one_of(opened, execution, commission, closed, kill, resume), max_size=25)
 
 
 @settings(max_examples=100)  # a book builds its account machine: a few ms each

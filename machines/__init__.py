@@ -1,10 +1,11 @@
-"""Declared python-statemachine machines: the order legs, the OCA pair, the trade and the
-choreography of its exits (ladder, stop coverage, milestones).
+"""Declared python-statemachine machines: the order legs, the OCA pair, the trade, the
+choreography of its exits (ladder, stop coverage, milestones) and the account's trading state.
 
 Nothing here does I/O: each machine is a table of states and events over an attrs model. One
 instance of each machine serves every model (see `machines.cursor`).
 """
 
+from machines.account import Account, AccountModel
 from machines.cover import Cover
 from machines.cursor import Cursor, Intents
 from machines.entry_leg import EntryLeg
@@ -26,6 +27,7 @@ MACHINES = {
     "Ladder": Ladder,
     "Cover": Cover,
     "Milestones": Milestones,
+    "Account": Account,
 }
 
 __all__ = [
@@ -34,6 +36,8 @@ __all__ = [
     "NOT_SENT_STATES",
     "PAIR_DONE_STATES",
     "TERMINAL_STATES",
+    "Account",
+    "AccountModel",
     "Cover",
     "Cursor",
     "EntryLeg",

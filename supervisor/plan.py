@@ -3,6 +3,12 @@
 A bad plan raises `PlanError` naming the field and the value, at construction, so nothing is
 sent and no state is touched. The ladder split (`split_quantity`) lives here too: it is the one
 place that turns a quantity and an allocation into per-level share counts.
+
+What is traded is `instrument` (`supervisor.port.Instrument`): by default a SMART-routed USD stock
+named by `symbol` with the tick `tick_size` (0.01 when not given); a future names its own tick and
+multiplier (ES: 0.25 and 50). Its tick is the grid every price must sit on and the unit of the
+minimum distance (`min_stop_ticks`, default 4: the ES postmortem's 1 point) that every stop and
+every target keeps from the entry; its multiplier turns points into currency for P&L and risk.
 """
 
 from __future__ import annotations
@@ -14,20 +20,26 @@ from decimal import Decimal
 
 import attrs
 
-from supervisor.port import Action, TimeInForce
+from supervisor.guards import DEFAULT_MIN_DISTANCE_TICKS, bracket_problem
+from supervisor.port import Action, Instrument, TimeInForce
 
 MAX_LEVELS = 3
 DEFAULT_WEIGHTS: dict[int, tuple[int, ...]] = {1: (100,), 2: (70, 30), 3: (60, 30, 10)}
 
 
-class PlanError(ValueError):
-    """A trade plan that cannot be traded. `field` and `value` name what is wrong."""
+STOCK_TICK = 0.01
 
-    def __init__(self, field: str, value: object, reason: str) -> None:
+
+class PlanError(ValueError):
+    """A trade plan that cannot be traded. `field` and `value` name what is wrong; `rule` names the
+    entry-guard rule a price broke (`orientation`, `min_distance`, `tick_grid`), else ""."""
+
+    def __init__(self, field: str, value: object, reason: str, *, rule: str = "") -> None:
         super().__init__(f"{field}={value!r}: {reason}")
         self.field = field
         self.value = value
         self.reason = reason
+        self.rule = rule
 
 
 class Side(enum.Enum):
@@ -107,58 +119,71 @@ class TradePlan:
     stop_updates: tuple[float, ...] = attrs.field(default=(), converter=_optional_floats)
     tif: TimeInForce = TimeInForce.DAY
     outside_rth: bool = False
-    tick_size: float = 0.01
-    min_stop_ticks: int = 1
+    # the instrument's tick; None takes the instrument's (or 0.01 for the default stock). After
+    # construction it always holds the instrument's tick.
+    tick_size: float | None = None
+    # the minimum distance, in ticks, of every stop and every target from the entry
+    min_stop_ticks: int = DEFAULT_MIN_DISTANCE_TICKS
     account: str = ""
     exit_mode: ExitMode = ExitMode.AUTO
+    instrument: Instrument = attrs.field()
+
+    @instrument.default
+    def _stock_named_by_symbol(self) -> Instrument:
+        self._check_symbol_and_tick()
+        return Instrument(self.symbol, tick_size=STOCK_TICK if self.tick_size is None else self.tick_size)
 
     def __attrs_post_init__(self) -> None:
         self._check_identity()
+        object.__setattr__(self, "tick_size", self.instrument.tick_size)  # frozen: set once, here
         self._check_prices()
         self._check_levels()
 
     # -- validation --------------------------------------------------------------------------
+    def _check_symbol_and_tick(self) -> None:
+        if not isinstance(self.symbol, str) or not self.symbol:
+            raise PlanError("symbol", self.symbol, "must be non-empty")
+        tick = self.tick_size
+        if tick is not None and (isinstance(tick, bool) or not isinstance(tick, (int, float))
+                                 or not (tick > 0 and math.isfinite(tick))):
+            raise PlanError("tick_size", tick, "must be a positive finite price increment")
+
     def _check_identity(self) -> None:
         if not self.trade_id or ":" in self.trade_id:
             raise PlanError("trade_id", self.trade_id, "must be non-empty and contain no ':' (orderRef separator)")
-        if not self.symbol:
-            raise PlanError("symbol", self.symbol, "must be non-empty")
+        self._check_symbol_and_tick()
+        if not isinstance(self.instrument, Instrument):
+            raise PlanError("instrument", self.instrument, "must be a supervisor.port.Instrument")
+        if self.instrument.symbol != self.symbol:
+            raise PlanError("instrument", self.instrument.symbol, f"does not trade the plan's symbol {self.symbol!r}")
+        if self.tick_size is not None and self.tick_size != self.instrument.tick_size:
+            raise PlanError("tick_size", self.tick_size,
+                            f"disagrees with the instrument's tick {self.instrument.tick_size}")
         if isinstance(self.quantity, bool) or not isinstance(self.quantity, int) or self.quantity <= 0:
             raise PlanError("quantity", self.quantity, "must be a positive whole number of shares")
-        if not self.tick_size > 0:
-            raise PlanError("tick_size", self.tick_size, "must be positive")
-        if self.min_stop_ticks < 0:
-            raise PlanError("min_stop_ticks", self.min_stop_ticks, "must be >= 0")
+        ticks = self.min_stop_ticks
+        if isinstance(ticks, bool) or not isinstance(ticks, int) or ticks < 1:
+            raise PlanError("min_stop_ticks", ticks, "must be a whole number of ticks >= 1")
 
     def _check_price(self, field: str, price: float) -> None:
-        if not price > 0 or math.isinf(price):
+        if isinstance(price, bool) or not isinstance(price, (int, float)) or not price > 0 or math.isinf(price):
             raise PlanError(field, price, "must be a positive price")
-        if not _on_grid(price, self.tick_size):
-            raise PlanError(field, price, f"is off the tick grid ({self.tick_size})")
+        if not _on_grid(price, self.tick):
+            raise PlanError(field, price, f"is off the tick grid ({self.tick})", rule="tick_grid")
 
     def _check_prices(self) -> None:
         self._check_price("entry_price", self.entry_price)
-        sign = self.side.sign
         for i, tp in enumerate(self.take_profits, start=1):
             self._check_price(f"take_profits[{i}]", tp)
-            if (tp - self.entry_price) * sign <= 0:
-                where = "above" if sign > 0 else "below"
-                raise PlanError(f"take_profits[{i}]", tp,
-                                f"must be {where} the entry {self.entry_price} for a {self.side.value}")
-        min_distance = self.min_stop_ticks * self.tick_size
         for i, sl in enumerate(self.stop_losses, start=1):
             self._check_price(f"stop_losses[{i}]", sl)
-            if (self.entry_price - sl) * sign <= 0:
-                where = "below" if sign > 0 else "above"
-                raise PlanError(f"stop_losses[{i}]", sl,
-                                f"must be {where} the entry {self.entry_price} for a {self.side.value}")
-            if abs(self.entry_price - sl) + 1e-12 < min_distance:
-                raise PlanError(
-                    f"stop_losses[{i}]", sl,
-                    f"is closer to the entry {self.entry_price} than {self.min_stop_ticks} ticks of {self.tick_size}",
-                )
         for i, price in enumerate(self.stop_updates, start=1):
             self._check_price(f"stop_updates[{i}]", price)
+        # the entry guard's orientation and distance rules (supervisor.guards), at this plan's minimum
+        problem = bracket_problem(long=self.side is Side.LONG, entry=self.entry_price, stops=self.stop_losses,
+                                  targets=self.take_profits, tick=self.tick, min_ticks=self.min_stop_ticks)
+        if problem is not None:
+            raise PlanError(problem.field, problem.price, problem.reason, rule=problem.rule)
 
     def _check_levels(self) -> None:
         levels = len(self.take_profits)
@@ -182,6 +207,16 @@ class TradePlan:
                                 f"sums to {sum(self.allocation)}, not the quantity {self.quantity}")
 
     # -- derived -----------------------------------------------------------------------------
+    @property
+    def tick(self) -> float:
+        """The instrument's tick: the price grid and the unit of the minimum distance."""
+        return self.instrument.tick_size
+
+    @property
+    def multiplier(self) -> float:
+        """Currency per point per contract (1 for a stock, 50 for ES)."""
+        return self.instrument.multiplier
+
     @property
     def levels(self) -> int:
         return len(self.take_profits)
@@ -217,5 +252,5 @@ class TradePlan:
         return self.take_profits[index - 1]
 
     def round_to_tick(self, price: float) -> float:
-        ticks = Decimal(str(price)) / Decimal(str(self.tick_size))
-        return float(ticks.to_integral_value() * Decimal(str(self.tick_size)))
+        ticks = Decimal(str(price)) / Decimal(str(self.tick))
+        return float(ticks.to_integral_value() * Decimal(str(self.tick)))

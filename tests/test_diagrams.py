@@ -59,11 +59,11 @@ def test_cli_rejects_an_unknown_machine_with_the_valid_names() -> None:
     result = CliRunner().invoke(main, ["diagram", "Nope"])
     assert result.exit_code != 0
     assert "unknown machine 'Nope'" in result.output
-    assert "EntryLeg, Leg, OcaPair, StopLeg, Trade" in result.output
+    assert "Account, EntryLeg, Leg, OcaPair, StopLeg, Trade" in result.output
 
 
 def test_render_unknown_machine_is_a_key_error_listing_the_names() -> None:
-    with pytest.raises(KeyError, match="valid names: EntryLeg, Leg, OcaPair, StopLeg, Trade"):
+    with pytest.raises(KeyError, match="valid names: Account, EntryLeg, Leg, OcaPair, StopLeg, Trade"):
         render("Nope", "mermaid")
 
 

@@ -17,14 +17,15 @@ import pytest
 from statemachine import StateMachine
 from statemachine.exceptions import TransitionNotAllowed
 from tables import NOT_ALLOWED, Row, Table, declared_rows, diff_table
-from tables.drive import drive_leg, drive_pair, drive_trade, fire
+from tables.account import ACCOUNT
+from tables.drive import drive_account, drive_leg, drive_pair, drive_trade, fire
 from tables.entry_leg import ENTRY_LEG
 from tables.leg import LEG
 from tables.oca_pair import OCA_PAIR
 from tables.stop_leg import STOP_LEG
 from tables.trade import TRADE
 
-from machines import MACHINES, EntryLeg, Leg, OcaPair, StopLeg, Trade
+from machines import MACHINES, Account, EntryLeg, Leg, OcaPair, StopLeg, Trade
 
 TABLES: dict[str, tuple[type[StateMachine], Table]] = {
     "Leg": (Leg, LEG),
@@ -32,6 +33,7 @@ TABLES: dict[str, tuple[type[StateMachine], Table]] = {
     "EntryLeg": (EntryLeg, ENTRY_LEG),
     "OcaPair": (OcaPair, OCA_PAIR),
     "Trade": (Trade, TRADE),
+    "Account": (Account, ACCOUNT),
 }
 
 
@@ -115,6 +117,8 @@ KWARGS: dict[str, dict[str, Any]] = {
     "fill": {"exec_id": "sweep-1", "qty": 1, "price": 10.0},
     "request_replace": {"stop_price": 9.5},  # a StopLeg reprice needs one; a Leg ignores it
     "reject": {"reason": "201 test"},
+    "kill": {"reason": "operator"},
+    "roll": {"day": "2025-12-15"},
 }
 
 
@@ -137,6 +141,8 @@ def test_unguarded_row_on_a_real_machine(name: str, state: str, event: str, guar
         sm = drive_pair(state)["pair"]
     elif name == "Trade":
         sm = drive_trade(state)["trade"]
+    elif name == "Account":
+        sm = drive_account(state)["account"]
     else:
         sm = drive_leg(machine, state)
     if target == NOT_ALLOWED:

@@ -35,10 +35,8 @@ def _numbers(values: Sequence[str], option: str, kind: type[float] | type[int]) 
 def _fault_help() -> str:
     from broker.sim import FAULT_HELP
 
-    names = ", ".join(
-        f"{name.value}{':CODE' if name.value == 'reject' else ':WHEN' if name.value == 'disconnect' else ''}"
-        for name in FAULT_HELP
-    )
+    arguments = {"reject": ":CODE", "disconnect": ":WHEN", "stall": ":WHEN:SECONDS"}
+    names = ", ".join(f"{name.value}{arguments.get(name.value, '')}" for name in FAULT_HELP)
     return (f"inject a fault into the simulated exchange (repeatable; NAME[@N] hits the Nth occurrence): "
             f"{names}")
 

@@ -9,8 +9,13 @@
 # OrderCancelled/CancelRejected when a modify or cancel does. An unknown ref in ModifyOrder or
 # CancelOrder is answered with ReplaceRejected/CancelRejected code 10147 naming the ref; a
 # PlaceOrder whose parent_ref is unknown is rejected with code 135; placing an order_ref twice is a
-# programming error and raises ValueError. The faults that change what the exchange does
-# (reject, parent-sized-children, late-fill) act here; the reporting faults act in reporting.py.
+# programming error and raises ValueError. The exchange trades one contract (`instrument`: a
+# stock named `symbol` by default, or a future such as ES with its month, multiplier and 0.25
+# tick): an order for another contract is rejected with code 200, and a price off the contract's
+# tick grid with code 110, as IB does. The faults that change what the exchange does (reject,
+# parent-sized-children, late-fill) act here, and so does `stall`, which withholds the bars that
+# close inside its window from data subscribers (`last_closed`, `next_bar`, `advance_to`) while
+# the book still matches their prices; the reporting faults act in reporting.py.
 from __future__ import annotations
 
 import heapq
@@ -24,7 +29,7 @@ from broker.sim.bars import Bar, Quote
 from broker.sim.book import Book
 from broker.sim.config import SimConfig
 from broker.sim.faults import Fault, FaultName, Faults
-from broker.sim.orders import OrderState, SimOrder
+from broker.sim.orders import OrderState, SimOrder, on_tick_grid
 from broker.sim.reporting import Reporter
 from supervisor.port import (
     BrokerEvent,
@@ -32,6 +37,7 @@ from supervisor.port import (
     CancelOrder,
     CancelRejected,
     Command,
+    Instrument,
     ModifyOrder,
     OpenOrder,
     OrderRejected,
@@ -59,14 +65,28 @@ class SimBroker:
         faults: Faults | Iterable[Fault | str] = (),
         seed: int = 0,
         symbol: str = "SIM",
+        instrument: Instrument | None = None,
     ) -> None:
         if not bars:
             raise ValueError("SimBroker needs at least one bar")
-        self.config = config or SimConfig()
+        if instrument is None:
+            instrument = Instrument(symbol, tick_size=config.tick_size if config is not None else 0.01)
+        elif symbol not in ("SIM", instrument.symbol):
+            raise ValueError(f"SimBroker: symbol={symbol!r} but instrument.symbol={instrument.symbol!r}")
+        if config is None:
+            config = SimConfig(tick_size=instrument.tick_size)
+        elif config.tick_size != instrument.tick_size:
+            raise ValueError(f"SimBroker: SimConfig.tick_size={config.tick_size!r} but the instrument's tick is "
+                             f"{instrument.tick_size!r} ({instrument.symbol})")
+        self.config = config
         self.faults = faults if isinstance(faults, Faults) else Faults.of(faults)
-        self.symbol = symbol
+        self.instrument = instrument
+        self.symbol = instrument.symbol
         self.bars = tuple(bars)
         self.last_closed: Bar | None = None  # the bar whose close the last step() visited
+        # fault stall: the windows in which closing bars are withheld, and the bars withheld
+        self._stalls = self.faults.stalls(self.bars[0].time)
+        self.stalled_bars: list[Bar] = []
         self._session = self.config.session
         self._book = Book(self.config, random.Random(seed))
         self._now = self.bars[0].time
@@ -161,8 +181,14 @@ class SimBroker:
         self._reporter.report(self._book.expire(time))
         self._last_price = price
         self._reporter.report(self._book.match(time, price, gap=gap, rth=rth, bid=self._bid, ask=self._ask))
+        if closing is not None and self._stalled(time):
+            self.stalled_bars.append(closing)  # fault stall: the book matched it, nobody hears of it
+            closing = None
         self.last_closed = closing
         return True
+
+    def _stalled(self, time: float) -> bool:
+        return any(start <= time < end for start, end in self._stalls)
 
     def next_bar(self) -> Bar | None:
         """Step until a bar closes and return it (None at the end of data)."""
@@ -234,6 +260,11 @@ class SimBroker:
         problem: tuple[int, str] | None = None
         if command.symbol != self.symbol:
             problem = (codes.CODE_NO_SECURITY, f"{command.symbol!r} (this sim trades {self.symbol!r})")
+        elif command.instrument is not None and not _same_contract(command.instrument, self.instrument):
+            problem = (codes.CODE_NO_SECURITY, f"{_contract(command.instrument)} (this sim trades "
+                                               f"{_contract(self.instrument)})")
+        elif (off := self._off_grid(command.limit_price, command.stop_price)) is not None:
+            problem = (codes.CODE_PRICE_VARIATION, off)
         elif command.parent_ref is not None and parent is None:
             problem = (codes.CODE_PARENT_NOT_FOUND, f"parent order ref {command.parent_ref!r} is unknown")
         self._schedule(self.config.ack_latency, lambda: self._arrive(order, problem))
@@ -278,6 +309,8 @@ class SimBroker:
             problem = (codes.CODE_REJECTED, f"{order.order_type.value} order {ref} has no limit price")
         elif command.stop_price is not None and order.order_type not in (OrderType.STOP, OrderType.STOP_LIMIT):
             problem = (codes.CODE_REJECTED, f"{order.order_type.value} order {ref} has no stop price")
+        elif (off := self._off_grid(command.limit_price, command.stop_price)) is not None:
+            problem = (codes.CODE_PRICE_VARIATION, off)
         if problem is not None or order is None:  # (order is None implies a problem: for mypy)
             code, detail = problem or (codes.CODE_ORDER_NOT_FOUND, ref)
             message = codes.ib_message(code, detail)
@@ -309,3 +342,21 @@ class SimBroker:
                 self._reporter.report(self._book.fill(order, order.remaining, price, self._now))
                 return
         self._reporter.report(self._book.cancel(order, "cancelled by request", self._now))
+
+    def _off_grid(self, *prices: float | None) -> str | None:
+        tick = self.instrument.tick_size
+        for price in prices:
+            if price is not None and not on_tick_grid(price, tick):
+                return f"{price} is not a multiple of the tick {tick} ({self.symbol})"
+        return None
+
+
+def _same_contract(a: Instrument, b: Instrument) -> bool:
+    # routing (exchange) aside, the same contract: what trades and what one unit of it is worth
+    return (a.symbol, a.sec_type, a.contract_month, a.multiplier, a.currency) == (
+        b.symbol, b.sec_type, b.contract_month, b.multiplier, b.currency)
+
+
+def _contract(instrument: Instrument) -> str:
+    month = f" {instrument.contract_month}" if instrument.contract_month else ""
+    return f"{instrument.symbol}{month} {instrument.sec_type.value} x{instrument.multiplier:g}"

@@ -13,6 +13,7 @@ import attrs
 
 # IB error codes the sim uses (the same numbers the IB adapter translates).
 CODE_CANT_MODIFY_FILLED = 104  # "Can't modify a filled order"
+CODE_PRICE_VARIATION = 110  # "The price does not conform to the minimum price variation for this contract"
 CODE_PARENT_NOT_FOUND = 135  # "Can't find order with id": an attached child whose parent is unknown
 CODE_NOT_CANCELLABLE = 161  # "Cancel attempted when order is not in a cancellable state"
 CODE_NO_SECURITY = 200  # "No security definition has been found for the request"
@@ -22,6 +23,7 @@ CODE_ORDER_NOT_FOUND = 10147  # "OrderId that needs to be modified/cancelled is 
 
 IB_MESSAGES: dict[int, str] = {
     CODE_CANT_MODIFY_FILLED: "Can't modify a filled order",
+    CODE_PRICE_VARIATION: "The price does not conform to the minimum price variation for this contract",
     CODE_PARENT_NOT_FOUND: "Can't find order with id",
     CODE_NOT_CANCELLABLE: "Cancel attempted when order is not in a cancellable state",
     CODE_NO_SECURITY: "No security definition has been found for the request",

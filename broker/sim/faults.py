@@ -1,14 +1,17 @@
 # How faults are named and chosen: each fault is a frozen `Fault` parsed from the spelling the CLI
-# takes (`--sim-fault NAME`, repeatable): `name`, `name@N`, `reject:CODE[@N]`, `disconnect:WHEN`.
+# takes (`--sim-fault NAME`, repeatable): `name`, `name@N`, `reject:CODE[@N]`, `disconnect:WHEN`,
+# `stall:WHEN:SECONDS`.
 # `@N` picks the Nth occurrence the fault counts (orders, attached children, executions or cancels,
 # see FAULT_HELP); without it a fault hits either every occurrence or only the first, as listed
 # there. `Faults` is the set a `SimBroker` runs with and answers "does this fault hit occurrence
 # N?". What each fault does lives where it acts (reporting.py for what is reported, broker.py
-# for what the exchange does); this module only knows names, arguments and counting.
+# for what the exchange does and which bars it hands out); this module only knows names,
+# arguments, counting and time windows.
 from __future__ import annotations
 
 import datetime as dt
 import enum
+import math
 from collections.abc import Iterable
 
 import attrs
@@ -24,6 +27,7 @@ class FaultName(enum.Enum):
     REJECT = "reject"
     DISCONNECT = "disconnect"
     CORRECTION = "correction"
+    STALL = "stall"
 
 
 # name -> (what N counts, default when no @N is given, what happens)
@@ -67,6 +71,13 @@ FAULT_HELP: dict[FaultName, tuple[str, str, str]] = {
         "the execution is re-reported SimConfig.correction_delay later under its next revision "
         "(IB's `...01.01` -> `...01.02`), the same quantity and a price SimConfig.correction_ticks ticks away",
     ),
+    FaultName.STALL: (
+        "-",
+        "-",
+        "stall:WHEN:SECONDS (WHEN as for disconnect): the bar stream stalls; no bar that closes from WHEN "
+        "for SECONDS is handed to data subscribers (last_closed, next_bar, advance_to). Those bars are "
+        "lost, as a real-time bar stream's are, while the exchange keeps matching their prices",
+    ),
 }
 
 _EVERY_BY_DEFAULT = {
@@ -84,8 +95,9 @@ class Fault:
     name: FaultName
     nth: int | None = None
     code: int | None = None  # reject
-    after_seconds: float | None = None  # disconnect: seconds after the first bar's start
-    at_time: float | None = None  # disconnect: an absolute epoch time
+    after_seconds: float | None = None  # disconnect, stall: seconds after the first bar's start
+    at_time: float | None = None  # disconnect, stall: an absolute epoch time
+    seconds: float | None = None  # stall: how long no bar is handed out
 
     def hits(self, n: int) -> bool:
         """Does this fault hit the `n`th (1-based) occurrence of what it counts?"""
@@ -97,12 +109,18 @@ class Fault:
         text = self.name.value
         if self.name is FaultName.REJECT:
             text += f":{self.code}"
-        elif self.name is FaultName.DISCONNECT:
+        elif self.name in (FaultName.DISCONNECT, FaultName.STALL):
             if self.at_time is not None:
                 text += ":" + dt.datetime.fromtimestamp(self.at_time, dt.UTC).isoformat()
             else:
                 text += f":{self.after_seconds:g}"
+            if self.name is FaultName.STALL:
+                text += f":{self.seconds:g}"
         return text + (f"@{self.nth}" if self.nth is not None else "")
+
+    def start(self, first_bar_time: float) -> float:
+        """When a timed fault (disconnect, stall) begins."""
+        return self.at_time if self.at_time is not None else first_bar_time + (self.after_seconds or 0.0)
 
 
 def _known() -> str:
@@ -134,30 +152,58 @@ def parse_fault(text: str) -> Fault:
         if nth is not None:
             raise ValueError(f"fault {text!r}: disconnect takes no @N")
         return _parse_disconnect(text, argument.strip())
+    if name is FaultName.STALL:
+        if nth is not None:
+            raise ValueError(f"fault {text!r}: stall takes no @N")
+        return _parse_stall(text, argument.strip())
     if argument:
         raise ValueError(f"fault {text!r}: {name.value} takes no argument")
     return Fault(name, nth=nth)
 
 
-def _parse_disconnect(text: str, argument: str) -> Fault:
+def _parse_when(argument: str) -> tuple[float | None, float | None] | None:
+    """(after_seconds, at_time) from `600` or an ISO-8601 time with offset; None if neither."""
     try:
         seconds = float(argument)
     except ValueError:
         pass
     else:
-        if seconds < 0:
-            raise ValueError(f"fault {text!r}: the disconnect time must be >= 0 seconds")
-        return Fault(FaultName.DISCONNECT, after_seconds=seconds)
+        return (seconds, None) if math.isfinite(seconds) else None
     try:
         stamp = dt.datetime.fromisoformat(argument)
     except ValueError:
-        stamp = None
-    if stamp is None or stamp.tzinfo is None:
+        return None
+    return None if stamp.tzinfo is None else (None, stamp.timestamp())
+
+
+def _parse_disconnect(text: str, argument: str) -> Fault:
+    when = _parse_when(argument)
+    if when is None:
         raise ValueError(
             f"fault {text!r}: spell it disconnect:<seconds after the first bar> or "
             "disconnect:<ISO-8601 time with offset>, e.g. disconnect:600 or disconnect:2024-03-14T10:30:00-04:00"
         )
-    return Fault(FaultName.DISCONNECT, at_time=stamp.timestamp())
+    if when[0] is not None and when[0] < 0:
+        raise ValueError(f"fault {text!r}: the disconnect time must be >= 0 seconds")
+    return Fault(FaultName.DISCONNECT, after_seconds=when[0], at_time=when[1])
+
+
+def _parse_stall(text: str, argument: str) -> Fault:
+    # the time may be ISO-8601 with colons in it: the length is after the last one
+    when_text, _, seconds_text = argument.rpartition(":")
+    when = _parse_when(when_text.strip()) if when_text else None
+    try:
+        seconds = float(seconds_text)
+    except ValueError:
+        seconds = math.nan
+    if when is None or not (math.isfinite(seconds) and seconds > 0):
+        raise ValueError(
+            f"fault {text!r}: spell it stall:<seconds after the first bar>:<seconds without bars> or "
+            "stall:<ISO-8601 time with offset>:<seconds>, e.g. stall:600:300 or stall:2024-03-14T10:30:00-04:00:300"
+        )
+    if when[0] is not None and when[0] < 0:
+        raise ValueError(f"fault {text!r}: the stall time must be >= 0 seconds")
+    return Fault(FaultName.STALL, after_seconds=when[0], at_time=when[1], seconds=seconds)
 
 
 @attrs.frozen
@@ -181,12 +227,13 @@ class Faults:
 
     def outages(self, first_bar_time: float, length: float) -> list[tuple[float, float]]:
         """The [lost, restored) windows of every disconnect fault, in time order."""
-        starts = [
-            fault.at_time if fault.at_time is not None else first_bar_time + (fault.after_seconds or 0.0)
-            for fault in self.items
-            if fault.name is FaultName.DISCONNECT
-        ]
+        starts = [fault.start(first_bar_time) for fault in self.items if fault.name is FaultName.DISCONNECT]
         return [(start, start + length) for start in sorted(starts)]
+
+    def stalls(self, first_bar_time: float) -> list[tuple[float, float]]:
+        """The [from, until) windows in which no bar is handed out, in time order."""
+        return sorted((fault.start(first_bar_time), fault.start(first_bar_time) + (fault.seconds or 0.0))
+                      for fault in self.items if fault.name is FaultName.STALL)
 
     def __str__(self) -> str:
         return " ".join(str(fault) for fault in self.items) or "none"

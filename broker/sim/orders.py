@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import enum
+from decimal import Decimal
 
 import attrs
 
@@ -154,6 +155,12 @@ def slipped(action: Action, price: float, ticks: int, tick_size: float) -> float
     """A market fill `ticks` ticks worse than `price`, on the tick grid, never below one tick."""
     moved = price + ticks * tick_size if action is Action.BUY else price - ticks * tick_size
     return max(round_to_tick(moved, tick_size), tick_size)
+
+
+def on_tick_grid(price: float, tick_size: float) -> bool:
+    """Is `price` a whole number of ticks? (decimal arithmetic: 6890.25 / 0.25 exactly)"""
+    ratio = Decimal(str(price)) / Decimal(str(tick_size))
+    return ratio == ratio.to_integral_value()
 
 
 def round_to_tick(price: float, tick_size: float) -> float:

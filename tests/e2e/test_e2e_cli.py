@@ -70,7 +70,7 @@ def test_the_fault_names_are_listed_in_the_help() -> None:
     result = CliRunner().invoke(main, ["run", "--help"])
     text = " ".join(result.output.split())
     for name in ("duplicate-executions", "reorder", "status-without-fill", "parent-sized-children", "late-fill",
-                 "drop-ack", "reject:CODE", "disconnect:WHEN", "correction"):
+                 "drop-ack", "reject:CODE", "disconnect:WHEN", "correction", "stall:WHEN:SECONDS"):
         assert name in text
 
 

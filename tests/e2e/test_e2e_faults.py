@@ -7,6 +7,7 @@ from e2e_helpers import assert_books_balance, fills_by_leg, ladder, named
 
 from broker.sim import FAULT_HELP, FaultName, SimConfig
 from broker.sim_session import default_plan
+from strategies.breakout import Trigger
 from supervisor.events import (
     CoverageGap,
     DuplicateExecutionIgnored,
@@ -29,7 +30,7 @@ from supervisor.policy import Policy
 
 LADDER_FILLS = {"entry": 100, "tp1": 40, "tp2": 30, "tp3": 30}
 COVERED = {"duplicate-executions", "reorder", "status-without-fill", "parent-sized-children", "late-fill",
-           "drop-ack", "reject", "disconnect", "correction"}
+           "drop-ack", "reject", "disconnect", "correction", "stall"}
 
 
 def test_every_fault_of_the_sim_has_an_end_to_end_test_here() -> None:
@@ -180,3 +181,18 @@ def test_a_corrected_execution_updates_the_price_and_keeps_the_quantity() -> Non
     assert fills_by_leg(result) == LADDER_FILLS
     assert_books_balance(result)
     assert result.ok
+
+
+def test_a_bar_stall_over_the_breakout_delays_the_signal_and_nothing_is_held_unknown() -> None:
+    # 2700 s after 09:30 is 10:15: no bar reaches the watcher until 10:30, across the breakout at
+    # 10:19; the exchange kept trading, so the first bar the watcher sees is already far above the
+    # entry's 100.70 limit, which never fills: the trade ends aborted, and nothing is held.
+    plain, stalled = ladder(), ladder(["stall:2700:900"])
+    assert isinstance(plain.signal, Trigger)
+    assert isinstance(stalled.signal, Trigger)
+    assert (plain.signal.price, stalled.signal.price) == (100.61, 100.98)
+    assert stalled.signal.time - plain.signal.time == 11 * 60
+    assert named(stalled, TradeAborted)
+    assert stalled.trade.state == "aborted"
+    assert stalled.trade.entry_filled == stalled.sim_position == 0
+    assert_books_balance(stalled)

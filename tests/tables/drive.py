@@ -1,9 +1,11 @@
 """Drive real machines to a named starting situation, with events only.
 
 A setup is `(state, steps)`: the steps that take fresh machines there, and the state the driven
-machine must then be in. A step is `(machine, event, kwargs)`; `"seed"` is the one step that is
-not an event: it writes an execution straight into a leg's fill book, as a model restored from
-the journal would carry it (used only where no sequence of events reaches a situation).
+machine must then be in. A step is `(machine, event, kwargs)`; `"seed"` is a step that is not an
+event: it writes an execution straight into a leg's fill book, as a model restored from the
+journal would carry it (used only where no sequence of events reaches a situation). `"count"` is
+the other: it writes the day's counters into an account's model, as the risk book does before it
+tells the account what changed.
 The setup named after a state is the canonical way to reach it.
 """
 
@@ -14,7 +16,19 @@ from typing import Any
 
 from statemachine import StateMachine
 
-from machines import EntryLeg, Fill, Leg, LegModel, OcaPair, PairModel, StopLeg, Trade, TradeModel
+from machines import (
+    Account,
+    AccountModel,
+    EntryLeg,
+    Fill,
+    Leg,
+    LegModel,
+    OcaPair,
+    PairModel,
+    StopLeg,
+    Trade,
+    TradeModel,
+)
 from tables import Table
 
 Step = tuple[str, str, dict[str, Any]]
@@ -41,10 +55,17 @@ def fire(machine: StateMachine, event: str, **kwargs: Any) -> None:
     getattr(machine, event)(**kwargs)
 
 
+def count(**counters: Any) -> Step:
+    return ("account", "count", counters)
+
+
 def run(machines: dict[str, StateMachine], steps: list[Step]) -> None:
     for who, event, kwargs in steps:
         if event == "seed":
             machines[who].model.book.apply(Fill(**kwargs))
+        elif event == "count":
+            for name, value in kwargs.items():
+                setattr(machines[who].model, name, value)
         else:
             fire(machines[who], event, **kwargs)
 
@@ -237,4 +258,34 @@ def drive_trade(setup: str) -> dict[str, StateMachine]:
     }
     run(rig, steps)
     assert rig["trade"].current_state_value == state, f"setup {setup!r} reached {rig['trade'].current_state_value}"
+    return rig
+
+
+# -- the account, over its day's counters --------------------------------------------------------
+DAILY_LIMIT = 500.0
+LOST_600 = count(realized_pnl=-600.0)  # past the 500 limit
+LOST_480_FEES_20 = count(realized_pnl=-480.0, commissions=20.0)  # net 500: the limit is reached
+REDUCING = [LOST_600, ev("account", "realize")]
+NEXT_DAY = ev("account", "roll", day="2025-12-15")
+
+ACCOUNT_SETUPS: dict[str, Setup] = {
+    "active": ("active", []),
+    "reducing": ("reducing", REDUCING),
+    "halted": ("halted", [ev("account", "kill", reason="operator")]),
+    # the account has not been told yet what its counters now say
+    "active, lost 600": ("active", [LOST_600]),
+    "active, lost 480 + 20 fees": ("active", [LOST_480_FEES_20]),
+    "active, lost 300": ("active", [count(realized_pnl=-300.0)]),
+    "reducing, next day": ("reducing", [*REDUCING, NEXT_DAY]),
+    "halted from reducing": ("halted", [*REDUCING, ev("account", "kill", reason="operator")]),
+    "halted, lost 600": ("halted", [ev("account", "kill", reason="operator"), LOST_600]),
+}
+
+
+def drive_account(setup: str) -> dict[str, StateMachine]:
+    state, steps = ACCOUNT_SETUPS[setup]
+    rig: dict[str, StateMachine] = {"account": Account(AccountModel(max_daily_loss=DAILY_LIMIT))}
+    run(rig, steps)
+    assert rig["account"].current_state_value == state, (
+        f"setup {setup!r} reached {rig['account'].current_state_value}")
     return rig

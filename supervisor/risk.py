@@ -4,7 +4,7 @@ How it works: a `RiskBook` is fed facts, each with the time it happened on the i
 a plan the supervisor accepted (`opened`, at `arm`), every `ExecutionReported` and
 `CommissionReported`, the end of a trade (`TradeClosed` / `TradeAborted`), and the operator's
 `KillSwitch` / `Resume`. From them it keeps, per trade, the executions (deduplicated and corrected
-as `machines.fills.FillBook` does) and so the realized P&L (points x multiplier of the plan's
+by `machines.fills.ExecBook`, as the supervisor does) and so the realized P&L (points x multiplier of the plan's
 instrument), and writes the day's counters into the `Account` machine's model; then it tells the
 machine (`realize`, `roll`, `kill`, `resume`), whose guarded edges decide the trading state.
 
@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 import attrs
 from statemachine.exceptions import TransitionNotAllowed
 
-from machines import Account, AccountModel, Fill, FillBook
+from machines import Account, AccountModel, ExecBook, ExecKind, Fill
 from supervisor import codec
 from supervisor.calls import Arm
 from supervisor.events import TradeAborted, TradeClosed
@@ -80,12 +80,25 @@ def realized_pnl(*, long: bool, entry_qty: int, entry_avg: float, exit_qty: int,
 
 
 @attrs.define
+class _Side:
+    """The executions of one side of a trade: quantity and notional of their current revisions."""
+
+    filled_qty: int = 0
+    notional: float = 0.0
+
+    @property
+    def avg_price(self) -> float:
+        return self.notional / self.filled_qty if self.filled_qty else 0.0
+
+
+@attrs.define
 class _TradeLedger:
     """One accepted trade as the risk book sees it: its plan and its executions."""
 
     plan: TradePlan
-    entries: FillBook = attrs.field(factory=FillBook)
-    exits: FillBook = attrs.field(factory=FillBook)
+    entries: _Side = attrs.field(factory=_Side)
+    exits: _Side = attrs.field(factory=_Side)
+    execs: ExecBook = attrs.field(factory=ExecBook)
     commissions: dict[str, float] = attrs.field(factory=dict)
     counted_pnl: float = 0.0  # realized P&L already written into the day's counters
     done: bool = False
@@ -163,9 +176,13 @@ class RiskBook:
             self.ignored_executions += 1
             return
         self._roll_to(execution.time or (time if time is not None else 0.0))
-        book = ledger.entries if execution.action is ledger.plan.side.entry_action else ledger.exits
+        side = ledger.entries if execution.action is ledger.plan.side.entry_action else ledger.exits
         before = ledger.position
-        book.apply(Fill(execution.exec_id, execution.qty, execution.price, execution.time))
+        kind, replaced = ledger.execs.apply(Fill(execution.exec_id, execution.qty, execution.price, execution.time),
+                                            execution.order_ref)
+        if kind in (ExecKind.NEW, ExecKind.CORRECTION):
+            side.filled_qty += execution.qty - (replaced.qty if replaced else 0)
+            side.notional += execution.qty * execution.price - (replaced.qty * replaced.price if replaced else 0.0)
         self._exec_owner[execution.exec_id] = ledger
         self._count_position(ledger.plan.symbol, ledger.position - before)
         changed = self._count_realized(ledger)

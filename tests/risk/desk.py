@@ -54,6 +54,9 @@ class RiskDesk:
             self.risk.feed(execution, self.clock())
         return self.supervisor.reconcile(truth)
 
+    def settle(self) -> list[Command]:
+        return self.supervisor.settle()
+
     def trigger(self, trade_id: str, source_time: float | None = None) -> list[Command]:
         return self.supervisor.trigger(trade_id, source_time)
 

@@ -21,7 +21,6 @@ the `Supervisor` itself, or the `JournalRecorder` that wraps it).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
@@ -53,7 +52,13 @@ class SupervisorLike(Protocol):
 
 class Runner:
     """Carries events from `broker` to `supervisor` and commands back. Emitted supervisor events
-    reach `on_event` (a subscriber) as they happen."""
+    reach `on_event` (a subscriber) as they happen.
+
+    Commands returned by one call go to the broker together (`execute_all` when the adapter has
+    it: a bracket's parent and children are one batch, the last child transmits them). With an
+    adapter that pushes events (`set_event_handler`, the IB adapter), `run()` handles each event
+    inside the adapter's callback, so an execution's exits reach the socket before the callback
+    returns; broker truth is then asked for with `fetch_truth` (a coroutine) when there is one."""
 
     def __init__(
         self, supervisor: SupervisorLike, broker: BrokerPort, *, on_event: EventCallback | None = None
@@ -61,18 +66,17 @@ class Runner:
         self.supervisor = supervisor
         self.broker = broker
         self.reconciliations = 0
-        self._stalled = False
+        self._stalled = False  # a SubmissionStalled or a ConnectionRestored asks for broker truth
+        self._wake: asyncio.Event | None = None
         supervisor.subscribe(self._watch)
         if on_event is not None:
             supervisor.subscribe(on_event)
 
     def execute(self, commands: Iterable[Command]) -> None:
-        """Hand each command to the broker, in order, then let the supervisor record what it
+        """Hand the commands to the broker, in order, then let the supervisor record what it
         handed out (and hand over anything that recording called for). Outcomes come back as events."""
-        for command in commands:
-            self.broker.execute(command)
-        for command in self.supervisor.settle():
-            self.broker.execute(command)
+        self._send(list(commands))
+        self._send(self.supervisor.settle())
 
     def pump(self) -> int:
         """Deliver what the broker has, tick once, deliver what that caused. Returns how many
@@ -89,18 +93,68 @@ class Runner:
             truth = self.broker.query(executions_since=None)
         except ConnectionError:
             return False
-        self.reconciliations += 1
-        self.execute(self.supervisor.reconcile(truth))
+        self._settle_with(truth)
+        return True
+
+    async def reconcile_async(self) -> bool:
+        """`reconcile` for adapters that answer with a coroutine (`fetch_truth`)."""
+        fetch = getattr(self.broker, "fetch_truth", None)
+        try:
+            truth = await fetch(None) if fetch is not None else self.broker.query(executions_since=None)
+        except ConnectionError:
+            return False
+        self._settle_with(truth)
         return True
 
     async def run(self, stop: asyncio.Event, interval: float) -> None:
-        """Pump, then wait `interval` seconds (or until `stop` is set), until `stop` is set."""
-        while not stop.is_set():
-            self.pump()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=interval)
+        """Until `stop` is set: with a pushing adapter, events are handled as they arrive and this
+        loop ticks every `interval` seconds and reconciles when asked; otherwise pump, then wait."""
+        push = getattr(self.broker, "set_event_handler", None)
+        self._wake = asyncio.Event()
+        if push is not None:
+            push(self._pushed)
+        try:
+            while not stop.is_set():
+                if push is None:
+                    self._drain()
+                self.execute(self.supervisor.tick())
+                if self._stalled:
+                    self._stalled = False
+                    await self.reconcile_async()
+                self._wake.clear()
+                waiting = asyncio.ensure_future(self._wake.wait())
+                stopping = asyncio.ensure_future(stop.wait())
+                await asyncio.wait({waiting, stopping}, timeout=interval, return_when=asyncio.FIRST_COMPLETED)
+                for task in (waiting, stopping):
+                    task.cancel()
+        finally:
+            if push is not None:
+                push(None)
+            self._wake = None
 
     # -- plumbing ------------------------------------------------------------------------------
+    def _send(self, commands: list[Command]) -> None:
+        if not commands:
+            return
+        batch = getattr(self.broker, "execute_all", None)
+        if batch is not None:
+            batch(commands)
+        else:
+            for command in commands:
+                self.broker.execute(command)
+
+    def _settle_with(self, truth: BrokerTruth) -> None:
+        self.reconciliations += 1
+        self.execute(self.supervisor.reconcile(truth))
+
+    def _pushed(self, event: BrokerEvent) -> None:
+        """An event the adapter pushes from inside its callback: answered at once."""
+        self.execute(self.supervisor.handle(event))
+        if isinstance(event, ConnectionRestored):
+            self._stalled = True
+        if self._stalled and self._wake is not None:
+            self._wake.set()  # the loop asks for broker truth (a coroutine: not from a callback)
+
     def _drain(self) -> int:
         handled = 0
         while events := self.broker.poll():

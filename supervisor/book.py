@@ -51,6 +51,7 @@ class LegRecord(LegModel):
     status_claim_at: float | None = None
     last_refusal_at: float | None = None
     resends: int = 0
+    figure_at: float = 0.0  # when the broker last gave the order's size (an acknowledgement)
 
     @property
     def order(self) -> PlaceOrder:
@@ -128,7 +129,7 @@ class TradeRecord(TradeModel):
 
 # -- what the broker may still execute, and what protects -----------------------------------------
 
-def _held(trade: TradeRecord, leg: LegRecord) -> bool:
+def held(trade: TradeRecord, leg: LegRecord) -> bool:
     """An attached child waits at the broker until its parent filled: it can neither execute nor
     protect before (IB releases it then)."""
     return leg.order.parent_ref is not None and trade.entry.state != "filled" and not _children_executed(trade)
@@ -143,7 +144,7 @@ def _children_executed(trade: TradeRecord) -> bool:
 def working(trade: TradeRecord, leg: LegRecord, *, settling: bool = False) -> int:
     """Shares this exit could still execute (the risk view: a modify in flight may land either way).
     `settling`: what is left once the cancels and modifies already asked for have landed."""
-    if leg.state not in LIVE_STATES or _held(trade, leg):
+    if leg.state not in LIVE_STATES or held(trade, leg):
         return 0
     if settling and leg.state == "cancel_requested":
         return 0
@@ -155,7 +156,7 @@ def working(trade: TradeRecord, leg: LegRecord, *, settling: bool = False) -> in
 
 def protecting(trade: TradeRecord, leg: LegRecord) -> int:
     """Shares this stop protects (the protection view: a shrink in flight counts already)."""
-    if not leg.is_stop or leg.state not in PROTECTING_STATES or _held(trade, leg):
+    if not leg.is_stop or leg.state not in PROTECTING_STATES or held(trade, leg):
         return 0
     qty = leg.order_qty
     if leg.pending_qty is not None:

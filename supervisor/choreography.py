@@ -224,6 +224,10 @@ class Choreography:
             if not pair.done:
                 pair.allocated = pair.target_qty
                 refresh_caps(pair)
+                # a child the broker rejected while held: its level holds shares now, so it is lost
+                step = self.desk.fire(self.m.pair, pair, trade, "leg_changed")
+                if step is not None:
+                    self.run(trade, step.intents)
 
     def _do_cancel_children(self, trade: TradeRecord, _: Any) -> None:
         for pair in trade.pairs:

@@ -66,7 +66,7 @@ class Supervisor:
         self._events: list[ev.SupervisorEvent] = []
         self._subscribers: list[Subscriber] = []
         self._trades: dict[str, TradeRecord] = {}
-        self._deferred: list[Callable[[], None]] = []
+        self._deferred: list[tuple[float, Callable[[], None]]] = []  # (when it happened, the work)
         self.desk = Desk(self.policy, self._emit)
         self.execs = ExecBook()
         self.protection = Protection(self.desk)
@@ -111,7 +111,7 @@ class Supervisor:
         self.desk.handed_out.update(c.order_ref for c in out)
         trade.stamps["trigger"] = source_time if source_time is not None else self.desk.now
         trade.stamps["intent"] = self.desk.now
-        self._deferred.append(lambda: self._settle_trigger(trade))
+        self._deferred.append((self.desk.now, lambda: self._settle_trigger(trade)))
         return commands + out + self._end()
 
     def submit(self, plan: TradePlan) -> list[Command]:
@@ -158,7 +158,7 @@ class Supervisor:
                 trade, leg = routed
                 fast = self._fast_exits(trade, leg, event)
                 if fast:
-                    self._deferred.append(lambda: self.handlers.handle(trade, leg, event))
+                    self._deferred.append((self.desk.now, lambda: self.handlers.handle(trade, leg, event)))
                     return commands + fast
                 self.handlers.handle(trade, leg, event)
         return commands + self._end()
@@ -209,8 +209,13 @@ class Supervisor:
         return self.desk.drain()
 
     def _settle(self) -> None:
+        """Record what a fast path handed out, as of the moment it did (intents, deadlines and
+        events carry that time, not the time of the call that settles them)."""
+        now = self.desk.now
         while self._deferred:
-            self._deferred.pop(0)()
+            self.desk.now, work = self._deferred.pop(0)
+            work()
+        self.desk.now = now
         if self.desk.handed_out:
             left = sorted(self.desk.handed_out)
             self.desk.handed_out.clear()

@@ -23,7 +23,7 @@ import attrs
 
 from machines import LegModel
 from supervisor import events as ev
-from supervisor.book import LegRecord, Role, TradeRecord, exposure, position
+from supervisor.book import LegRecord, Role, TradeRecord, exposure, held, position
 from supervisor.deadlines import Deadlines
 from supervisor.machinery import Machinery, Step
 from supervisor.policy import Policy
@@ -110,7 +110,7 @@ class Desk:
             return False
         if not self.may_retry(leg, leg.replace_refusals, self.policy.max_modify_retries):
             return False
-        if qty is not None and qty > leg.order_qty and leg.order.parent_ref is None:
+        if qty is not None and qty > leg.order_qty and not held(trade, leg):
             # growing an exit is a new exit for the extra shares: reduce-only applies
             budget = max(position(trade), 0)
             after = exposure(trade, resized=(leg, qty))

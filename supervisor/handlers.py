@@ -109,7 +109,9 @@ class LegEventHandlers:
         self.after(trade, leg, step)
 
     def _acknowledged(self, trade: TradeRecord, leg: LegRecord) -> None:
-        """The broker gave the order's size: OCA reductions count from its sibling's fills now."""
+        """The broker gave the order's size: OCA reductions count from its sibling's fills now, and
+        a status made before this moment (delivered late) says nothing newer."""
+        leg.figure_at = self.desk.now
         pair = trade.pair_of(leg)
         if pair is not None:
             leg.sibling_filled_at_ack = pair.exited - leg.filled
@@ -279,7 +281,7 @@ class LegEventHandlers:
         count (a modify that landed after an OCA sibling's fill it had not seen overwrote the
         broker's reduction): the broker's figure counts for reduce-only from now on. Only ever
         upward: a smaller figure is an OCA reduction we count already, or a stale snapshot."""
-        if event.status in ("Submitted", "PreSubmitted"):
+        if event.status in ("Submitted", "PreSubmitted") and (not event.time or event.time >= leg.figure_at):
             self.works(trade, leg, event.filled, event.remaining)
 
     def works(self, trade: TradeRecord, leg: LegRecord, filled: int, remaining: int) -> None:

@@ -100,7 +100,7 @@ class Protection:
         if step.moved and trade.cover == "covered":
             self.desk.fire(self.m.trade, trade, trade, "covered")
         if step.moved and step.source == "excess":
-            self.restore_levels(trade)  # room under the position again: a blocked leg may go now
+            self.restore_levels(trade, blocked_only=True)  # room again: a leg reduce-only held back may go
 
     def on_deadline(self, trade: TradeRecord, deadline: Deadline) -> None:
         if trade.cover in ("short", "orphaned") and trade.cover_since == deadline.since:
@@ -186,12 +186,17 @@ class Protection:
             self.desk.emit(ev.EmergencyStopPlaced(trade_id=trade.trade_id, leg=leg.leg, order_ref=leg.order_ref,
                                                   quantity=qty, stop_price=leg.order.stop_price or 0.0))
 
-    def restore_levels(self, trade: TradeRecord) -> None:
+    def restore_levels(self, trade: TradeRecord, *, blocked_only: bool = False) -> None:
+        """Levels whose leg is lost get it back (`repair`: after the grace period). `blocked_only`:
+        only a leg that never went or was rejected (nothing at the broker can explain it away)."""
         for pair in trade.pairs:
-            if pair.state in ("armed", "reducing") and pair.remaining > 0 and not (pair.sl.live and pair.tp.live):
-                step = self.desk.fire(self.m.pair, pair, trade, "repair")
-                if step is not None:
-                    self.restore(trade, step.intents)
+            if pair.state not in ("armed", "reducing") or pair.remaining <= 0 or (pair.sl.live and pair.tp.live):
+                continue
+            if blocked_only and not any(leg.state in ("idle", "dropped", "rejected") for leg in (pair.sl, pair.tp)):
+                continue
+            step = self.desk.fire(self.m.pair, pair, trade, "repair")
+            if step is not None:
+                self.restore(trade, step.intents)
 
     def shrink(self, trade: TradeRecord) -> None:
         """Cut the working exits down to the position (reduce-only)."""

@@ -11,6 +11,8 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parent / "supervisor"))  # the harness, shared by e2e scenarios
+sys.path.insert(0, str(Path(__file__).parent / "e2e"))  # the days and the broker watcher
 
 # The main properties ask for their own count (2,000 interleavings) with @settings; the rest run
 # this profile's. A developer's quick loop can pick "dev".

@@ -63,7 +63,8 @@ def case(mask: int, seed: int, day: str = "bundled") -> Case:
             faults.append(f"reject:{rng.choice([201, 202, 110, 135, 201])}@{rng.randint(1, 8)}")
         elif name == "disconnect":
             faults.append(f"disconnect:{rng.randint(2800, 10000)}")
-        elif name in ("drop-ack", "late-fill", "correction") or (rng.random() < 0.5 and name != "parent-sized-children"):
+        elif name in ("drop-ack", "late-fill", "correction") or (
+                rng.random() < 0.5 and name != "parent-sized-children"):
             faults.append(f"{name}@{rng.randint(1, 6)}")
         else:
             faults.append(name)

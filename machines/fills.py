@@ -46,6 +46,7 @@ class Family:
     key: str
     owner: str  # the order_ref the execution was first counted against
     current: Fill
+    ids: list[str] = attrs.field(factory=list)  # every id this execution was seen under
 
 
 @attrs.define(slots=True)
@@ -100,18 +101,30 @@ class ExecBook:
         if kind is ExecKind.NEW:
             family = Family(fill.exec_id, owner, fill)
             self.families[family.key] = family
-            self._index(fill.exec_id, family.key)
+            self._index(fill.exec_id, family)
             return kind, None
         key = self._find(fill.exec_id)
         assert key is not None
         family = self.families[key]
-        self._index(fill.exec_id, key)
+        self._index(fill.exec_id, family)
         if kind is ExecKind.STALE:
             return kind, None
         replaced, family.current = family.current, fill
         return kind, replaced
 
-    def _index(self, exec_id: str, key: str) -> None:
+    def ids_of(self, key: str) -> tuple[str, ...]:
+        return tuple(self.families[key].ids)
+
+    def restore(self, family: Family, ids: tuple[str, ...]) -> None:
+        """Put back a family a checkpoint kept, with every id it was seen under."""
+        self.families[family.key] = family
+        for exec_id in ids:
+            self._index(exec_id, family)
+
+    def _index(self, exec_id: str, family: Family) -> None:
+        key = family.key
+        if exec_id not in family.ids:
+            family.ids.append(exec_id)
         self._of_id[exec_id] = key
         parts = exec_id.split(".")
         if len(parts) > 1 and _is_revision(parts[-1]):

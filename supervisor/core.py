@@ -28,6 +28,7 @@ import attrs
 from machines import ExecBook, ExecKind
 from supervisor import events as ev
 from supervisor.book import LegRecord, TradeRecord
+from supervisor.checkpoint import TradeCheckpoint, dump, load
 from supervisor.choreography import Choreography
 from supervisor.desk import Desk
 from supervisor.handlers import LegEventHandlers
@@ -186,6 +187,19 @@ class Supervisor:
         trade = self._trade(trade_id)
         self._settle()
         return snapshot(trade)
+
+    def checkpoint(self, trade_id: str) -> TradeCheckpoint | None:
+        """The trade's whole state, when it is finished (closed or aborted, nothing working)."""
+        trade = self._trade(trade_id)
+        self._settle()
+        return dump(trade, self.execs) if trade.finished else None
+
+    def load_checkpoint(self, checkpoint: TradeCheckpoint) -> None:
+        """Put a checkpointed trade back as it was (a restore does, instead of replaying it)."""
+        trade = load(checkpoint, self.execs)
+        self._trades[trade.trade_id] = trade
+        for leg in trade.legs.values():
+            self.desk.register(trade, leg)
 
     def drain_events(self) -> list[ev.SupervisorEvent]:
         drained, self._events = self._events, []

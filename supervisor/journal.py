@@ -57,6 +57,7 @@ from supervisor.journal_store import (
     JournalVersionError,
     SeqGap,
     Store,
+    read_restore_rows,
     read_rows,
 )
 
@@ -77,9 +78,10 @@ __all__ = [
     "journal_path",
 ]
 
-Kind = Literal["broker_event", "command", "supervisor_event", "meta"]
+# checkpoint: a finished trade's whole state (supervisor.checkpoint), so a restart skips its history
+Kind = Literal["broker_event", "command", "supervisor_event", "meta", "checkpoint"]
 FsyncPolicy = Literal["always", "batch", "off"]
-KINDS: frozenset[str] = frozenset(("broker_event", "command", "supervisor_event", "meta"))
+KINDS: frozenset[str] = frozenset(("broker_event", "command", "supervisor_event", "meta", "checkpoint"))
 _SYNCHRONOUS = {"always": "FULL", "batch": "NORMAL", "off": "OFF"}
 _ACCOUNT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
@@ -290,6 +292,15 @@ class Journal:
     def committed_seq(self) -> int:
         with self._lock:
             return self._committed
+
+    def restore_records(self) -> Iterator[Record]:
+        """What a restart replays: every input, except those of a trade recorded before its newest
+        checkpoint, which comes instead, in its place. Decided in SQL, so a long history of closed
+        trades is neither read nor decoded."""
+        if not self._closing:
+            self.flush()
+        for row in read_restore_rows(self.path):
+            yield to_record(row)
 
     def records(self, after_seq: int = 0, *, kinds: Collection[Kind] | None = None) -> Iterator[Record]:
         """The records with seq > after_seq, in order, decoded (flushes first when open); only

@@ -36,6 +36,9 @@ class Record:
 def _index_fields(payload: dict[str, Any]) -> tuple[str | None, str | None, str | None, int | None]:
     """trade_id, leg, order_ref, order_id of a payload; a broker event's come from its order_ref."""
     trade_id, leg, order_ref, order_id = (payload.get(k) for k in ("trade_id", "leg", "order_ref", "order_id"))
+    plan = payload.get("plan")
+    if trade_id is None and isinstance(plan, dict):  # an Arm: its trade is its plan's
+        trade_id = plan.get("trade_id")
     order_ref = order_ref if isinstance(order_ref, str) else None
     if not isinstance(trade_id, str) and order_ref and ":" in order_ref:
         trade_id, _, ref_leg = order_ref.rpartition(":")  # orderRef is "<trade_id>:<leg>"

@@ -19,7 +19,7 @@ from typing import Any
 from supervisor import codec
 from supervisor.calls import Arm, Cancel, Expire, Reconcile, Tick, Trigger
 from supervisor.core import Clock, Supervisor
-from supervisor.events import SupervisorEvent
+from supervisor.events import SupervisorEvent, TradeAborted, TradeClosed
 from supervisor.journal import Journal, Kind
 from supervisor.plan import TradePlan
 from supervisor.policy import Policy
@@ -27,12 +27,14 @@ from supervisor.port import BrokerEvent, BrokerTruth, Command
 from supervisor.snapshots import TradeSnapshot
 
 INPUT_KINDS: tuple[Kind, ...] = ("broker_event", "meta")  # what replay reads; the rest are outputs
+# (and checkpoints: a finished trade's state, which stands for its inputs before it)
 
 
 class JournalRecorder:
     def __init__(self, supervisor: Supervisor, journal: Journal) -> None:
         self.supervisor = supervisor
         self.journal = journal
+        self._ending: set[str] = set()  # trades that closed or aborted, checkpointed once finished
         supervisor.subscribe(self._event)
 
     @classmethod
@@ -40,7 +42,7 @@ class JournalRecorder:
              **journal_options: Any) -> JournalRecorder:
         """Open (or create) the journal at `path` and rebuild the supervisor it records."""
         journal = Journal.open(path, clock_wall=clock, **journal_options)
-        supervisor = Supervisor.restore(journal.records(kinds=INPUT_KINDS), clock, policy)
+        supervisor = Supervisor.restore(journal.restore_records(), clock, policy)
         return cls(supervisor, journal)
 
     # -- inputs -------------------------------------------------------------------------------
@@ -50,10 +52,23 @@ class JournalRecorder:
     def _out(self, commands: list[Command]) -> list[Command]:
         for command in commands:
             self.journal.append("command", command)
+        if self._ending:
+            self._checkpoint()
         return commands
 
     def _event(self, event: SupervisorEvent) -> None:
         self.journal.append("supervisor_event", event)
+        if isinstance(event, (TradeClosed, TradeAborted)):
+            self._ending.add(event.trade_id)
+
+    def _checkpoint(self) -> None:
+        """A trade that has finished (nothing of it working any more) is checkpointed, so a restart
+        loads it instead of replaying its history; one with an order still ending waits."""
+        for trade_id in list(self._ending):
+            checkpoint = self.supervisor.checkpoint(trade_id)
+            if checkpoint is not None:
+                self.journal.append("checkpoint", checkpoint)
+                self._ending.discard(trade_id)
 
     def arm(self, plan: TradePlan) -> list[Command]:
         self._call(Arm(plan))

@@ -144,6 +144,31 @@ class Store:
         self._conn.close()
 
 
+def read_restore_rows(path: Path) -> Iterator[Row]:
+    """The inputs a restart replays (broker events, calls), skipping a trade's inputs up to its
+    newest checkpoint, and that checkpoint; in seq order, checksums verified."""
+    query = f"""
+        WITH newest AS (SELECT trade_id, MAX(seq) AS seq FROM records WHERE kind = 'checkpoint' GROUP BY trade_id)
+        SELECT {', '.join('r.' + c.strip() for c in COLUMNS.split(','))} FROM records r
+        LEFT JOIN newest ON r.trade_id = newest.trade_id
+        WHERE (r.kind IN ('broker_event', 'meta') AND (newest.seq IS NULL OR r.seq > newest.seq))
+           OR (r.kind = 'checkpoint' AND r.seq = newest.seq)
+        ORDER BY r.seq"""
+    conn = connect(path)
+    try:
+        cursor = conn.execute(query)
+        while batch := cursor.fetchmany(1024):
+            for row in batch:
+                if not row_is_intact(row):
+                    raise JournalCorruptError(
+                        f"{path}: record seq {row[0]} fails its checksum (changed after it was written); "
+                        "reopen the journal to quarantine it and everything after it"
+                    )
+                yield row
+    finally:
+        conn.close()
+
+
 def read_rows(
     path: Path, after_seq: int = 0, *, verify: bool = True, kinds: Collection[str] | None = None
 ) -> Iterator[Row]:

@@ -1,7 +1,9 @@
 """Replay: rebuild a supervisor from the inputs a journal recorded, on the recorded clock.
 
 Inputs are broker events and the caller's calls (`supervisor.calls`); outputs in the record
-(commands, supervisor events) are not inputs and are skipped. While replaying, the supervisor's
+(commands, supervisor events) are not inputs and are skipped. A checkpoint (a finished trade's
+whole state, `supervisor.checkpoint`) stands for the trade's inputs before it: the journal's
+`restore_records` leaves those out, and the trade is loaded as it was. While replaying, the supervisor's
 clock reads each record's recorded time (`ReplayClock`), so every deadline and grace period comes
 out as it did; afterwards it reads the live clock again. What happened while the process was down
 is not in the journal: reconcile with broker truth next.
@@ -49,6 +51,9 @@ def replay(cls: type[S], records: Iterable[RecordLike], clock: Clock, policy: Po
     replay_clock = ReplayClock(clock)
     supervisor = cls(replay_clock, policy)
     for record in records:
+        if record.kind == "checkpoint":
+            supervisor.load_checkpoint(record.value)
+            continue
         if record.kind not in ("broker_event", "meta"):
             continue
         value = record.value

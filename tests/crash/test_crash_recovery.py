@@ -56,8 +56,9 @@ NAMED: list[tuple[SimConfig | None, KillPoint]] = [
     (None, KillPoint("dead-20-steps-across-tp1", on_done_after("10:45"), dead_steps=20)),
     (None, KillPoint("after-close", on_done_after("12:25"))),
     (PARTIAL, KillPoint("partial-second-entry-fill", on_delivered("ExecutionReported", ":entry", nth=2))),
-    (PARTIAL, KillPoint("partial-pstop-resize-sent", on_execute("ModifyOrder", ":pstop1"))),
-    (PARTIAL, KillPoint("partial-pstop-cancel-sent", on_execute("CancelOrder", ":pstop1"))),
+    (PARTIAL, KillPoint("partial-sl1-grow-sent", on_execute("ModifyOrder", ":sl1"))),
+    (PARTIAL, KillPoint("partial-sl3-grow-sent-tp3-not", on_execute("ModifyOrder", ":sl3"))),
+    (PARTIAL, KillPoint("partial-second-pair-sent", on_execute("PlaceOrder", ":sl2"))),
     (PARTIAL, KillPoint("partial-tp1-second-fill", on_delivered("ExecutionReported", ":tp1", nth=2))),
     # crash windows between an order reaching the broker and the journal's flush: the restarted
     # supervisor learns of them from broker truth only (each once exposed a reconcile bug)
@@ -66,7 +67,7 @@ NAMED: list[tuple[SimConfig | None, KillPoint]] = [
     (None, KillPoint("entry-acked", on_delivered("OrderAccepted", ":entry"))),
     (None, KillPoint("entry-fill-delivered", on_delivered("ExecutionReported", ":entry"))),
     (None, KillPoint("tp1-sl1-sent", on_execute("PlaceOrder", ":sl1"))),
-    (PARTIAL, KillPoint("partial-pstop-sent", on_execute("PlaceOrder", ":pstop1"))),
+    (PARTIAL, KillPoint("partial-first-pair-sent", on_execute("PlaceOrder", ":tp1"))),
 ]
 
 @attrs.frozen
@@ -130,12 +131,11 @@ def check(run: Run, baseline: Baseline, expected_kills: list[str]) -> str:
     assert trade.realized_pnl == pytest.approx(run.final["realized_pnl"])
 
     # every execution counted, exactly once (the fill books are the supervisor's own count)
-    book = restored._books[trade_id]  # a test reads the fill books: no public view has exec ids
     counted: dict[str, tuple[str, int]] = {}
-    for slot in book.legs.values():
-        for fill in slot.model.book.fills.values():
-            assert fill.exec_id not in counted, f"{fill.exec_id} counted twice"
-            counted[fill.exec_id] = (slot.order_ref, fill.qty)
+    for family in restored.execs.families.values():  # the account's execution book
+        fill = family.current
+        assert fill.exec_id not in counted, f"{fill.exec_id} counted twice"
+        counted[fill.exec_id] = (family.owner, fill.qty)
     executions: list[ExecutionReported] = list(run.sim.query().executions)
     assert set(counted) == {e.exec_id for e in executions}, "lost or unknown executions"
     assert all(counted[e.exec_id] == (e.order_ref, e.qty) for e in executions)

@@ -34,8 +34,13 @@ def test_replaying_random_histories_rebuilds_the_same_trades(data: st.DataObject
         run = play(data, mode, journaled)
         recorder = recorders[0]
         recorder.flush()
-        restored = Supervisor.restore(recorder.journal.records(), run.clock, recorder.supervisor.policy)
+        policy = recorder.supervisor.policy
+        # a restart's path: a finished trade from its checkpoint, only the rest replayed
+        restored = Supervisor.restore(recorder.journal.restore_records(), run.clock, policy)
         assert restored.trades() == recorder.trades()
+        # and every input replayed, the checkpoints met on the way
+        replayed = Supervisor.restore(recorder.journal.records(), run.clock, policy)
+        assert replayed.trades() == recorder.trades()
         recorder.close()
 
 
@@ -64,3 +69,16 @@ def test_a_restarted_process_continues_from_the_journal(tmp_path: Path) -> None:
     records = list(third.journal.records())
     assert {r.kind for r in records} == {"meta", "broker_event", "command", "supervisor_event"}
     third.close()
+
+
+def test_a_checkpoint_holds_every_field_of_a_leg() -> None:
+    """A field added to a leg record but not to its checkpoint would be lost by a restart."""
+    import attrs
+
+    from supervisor.book import LegRecord
+    from supervisor.checkpoint import LegState
+
+    kept = {f.name for f in attrs.fields(LegState)} | {"leg", "trade_id"}
+    renamed = {"name": "leg"}
+    have = {renamed.get(name, name) for name in kept}
+    assert {f.name for f in attrs.fields(LegRecord)} <= have

@@ -1,0 +1,96 @@
+"""Helpers for the TWS simulator tests: a gateway in a thread, a connected `ib_async.IB()`, a
+round-trip barrier, a wire recorder on the client's side, and small bar days.
+
+`barrier(ib)` asks the gateway for its time and waits for the answer: the gateway answers requests
+in order after everything it wrote before, so once the answer is in, the client has decoded every
+message the gateway sent until then. Tests move the market with `server.step()` /
+`server.advance_bars(n)` and then call `barrier(ib)`: nothing sleeps, nothing races."""
+
+from __future__ import annotations
+
+import contextlib
+import struct
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from ib_async import IB, Stock
+from sim.sim_helpers import T0, bars
+
+from broker.sim import Bar
+from broker.tws import ServerThread, run_in_thread
+
+CONNECT_TIMEOUT = 5.0  # a failure bound only: a healthy connect takes milliseconds
+
+
+@contextlib.contextmanager
+def gateway(day: Sequence[Bar] | None = None, **options: Any) -> Iterator[ServerThread]:
+    with run_in_thread(day, **options) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def client(server: ServerThread, client_id: int = 1, **options: Any) -> Iterator[IB]:
+    ib = IB()
+    ib.connect(server.host, server.port, clientId=client_id, timeout=CONNECT_TIMEOUT, **options)
+    try:
+        yield ib
+    finally:
+        ib.disconnect()
+
+
+def barrier(ib: IB) -> None:
+    """Every message the gateway wrote before now has been handled by `ib` when this returns."""
+    ib.reqCurrentTime()
+
+
+def stock(symbol: str = "SIM") -> Stock:
+    return Stock(symbol, "SMART", "USD")
+
+
+class WireLog:
+    """The messages the gateway sent to one client, as (message id, fields), in arrival order:
+    hooked on the client's socket, so it sees exactly what the client's decoder sees."""
+
+    def __init__(self, ib: IB) -> None:
+        self.messages: list[list[str]] = []
+        self._buffer = b""
+        ib.client.conn.hasData += self._feed
+
+    def _feed(self, data: bytes) -> None:
+        self._buffer += data
+        while len(self._buffer) >= 4:
+            (length,) = struct.unpack(">I", self._buffer[:4])
+            if len(self._buffer) < 4 + length:
+                return
+            fields = self._buffer[4 : 4 + length].decode().split("\0")[:-1]
+            self._buffer = self._buffer[4 + length :]
+            self.messages.append(fields)
+
+    def of(self, *msg_ids: int) -> list[list[str]]:
+        wanted = {str(m) for m in msg_ids}
+        return [m for m in self.messages if m and m[0] in wanted]
+
+    def names(self, order_id: int) -> list[str]:
+        """The story of one order on the wire: openOrder / orderStatus <status> / execDetails /
+        error <code>, in the order the client received them."""
+        out: list[str] = []
+        for m in self.messages:
+            if m[0] == "5" and m[1] == str(order_id):
+                out.append("openOrder")
+            elif m[0] == "3" and m[1] == str(order_id):
+                out.append(f"orderStatus {m[2]}")
+            elif m[0] == "11" and m[2] == str(order_id):
+                out.append("execDetails")
+            elif m[0] == "4" and m[2] == str(order_id):
+                out.append(f"error {m[3]}")
+        return out
+
+
+def ramp(*closes: float, start: float = T0, seconds: float = 60.0) -> list[Bar]:
+    """Bars that move from one close to the next: open at the previous close, high/low the range."""
+    out: list[tuple[float, float, float, float]] = []
+    previous = closes[0]
+    for close in closes:
+        out.append((previous, max(previous, close), min(previous, close), close))
+        previous = close
+    return bars(*out, start=start, seconds=seconds)

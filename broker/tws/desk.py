@@ -286,8 +286,10 @@ class OrderDesk:
 
     def _ended(self, order: TwsOrder, status: str, code: int | None, message: str, reason: str) -> list[Out]:
         order.reason = reason
-        filled, avg = order.cumulative()
-        out = [self._status(order, status, filled, max(order.quantity - filled, 0), avg)]
+        filled, avg = order.cumulative()  # what the client was told so far (a late fill follows)
+        view = self.exchange.order(order.contract.symbol, order.sim_ref)
+        quantity = view.quantity if view is not None else order.quantity  # an OCA group may have cut it
+        out = [self._status(order, status, filled, max(quantity - filled, 0), avg)]
         if code is not None:
             out.append((order.client_id, replies.error(order.order_id, code, message)))
         return out

@@ -275,7 +275,7 @@ class TwsEngine:
             return
         for session in self.sessions.values():
             if session.positions:
-                self._send_all(session, [m for m in views.positions(self.desk) if m[0] == 61])
+                self._send_all(session, views.position_updates(self.desk, traded))
             if session.account_updates:
                 for symbol in traded:
                     self._send_all(session, views.portfolio(self.desk, symbol))

@@ -115,6 +115,18 @@ def positions(desk: OrderDesk) -> list[list[Field]]:
     return out
 
 
+def position_updates(desk: OrderDesk, symbols: list[str]) -> list[list[Field]]:
+    """One position message per symbol that traded, flat ones included (a subscriber drops them)."""
+    held = {p.symbol: p for p in desk.exchange.positions()}
+    out: list[list[Field]] = []
+    for symbol in symbols:
+        contract = desk.contracts.resolve(ContractSpec(symbol=symbol))
+        position = held.get(symbol)
+        quantity, avg = (position.quantity, round(position.avg_cost, 6)) if position is not None else (0, 0.0)
+        out.append(data.position(desk.account, contract, quantity, avg))
+    return out
+
+
 def account_values(desk: OrderDesk) -> list[tuple[str, str, str]]:
     """(tag, value, currency) of the account, folded from every execution at the last price."""
     config = desk.exchange.config

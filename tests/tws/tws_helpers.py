@@ -1,10 +1,12 @@
 """Helpers for the TWS simulator tests: a gateway in a thread, a connected `ib_async.IB()`, a
 round-trip barrier, a wire recorder on the client's side, and small bar days.
 
-`barrier(ib)` asks the gateway for its time and waits for the answer: the gateway answers requests
-in order after everything it wrote before, so once the answer is in, the client has decoded every
-message the gateway sent until then. Tests move the market with `server.step()` /
-`server.advance_bars(n)` and then call `barrier(ib)`: nothing sleeps, nothing races."""
+`barrier(ib)` asks the gateway for its time and waits for the answer. The gateway reads a client's
+messages in order and answers each after everything it wrote before, so once the answer is in,
+(1) the gateway has served every request the client sent before, and (2) the client has decoded
+every message the gateway sent until then. The market clock is moved from the test's thread, not
+through the client's socket, so `advance(server, ib, ...)` puts a barrier on both sides of the move:
+nothing sleeps, nothing races."""
 
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ def gateway(day: Sequence[Bar] | None = None, **options: Any) -> Iterator[Server
 @contextlib.contextmanager
 def client(server: ServerThread, client_id: int = 1, **options: Any) -> Iterator[IB]:
     ib = IB()
+    ib.client.MaxRequests = 0  # no client-side pacing (45/s): tests send bursts of barriers
     ib.connect(server.host, server.port, clientId=client_id, timeout=CONNECT_TIMEOUT, **options)
     try:
         yield ib
@@ -39,8 +42,18 @@ def client(server: ServerThread, client_id: int = 1, **options: Any) -> Iterator
 
 
 def barrier(ib: IB) -> None:
-    """Every message the gateway wrote before now has been handled by `ib` when this returns."""
+    """The gateway has served what `ib` sent, and `ib` has handled what the gateway wrote."""
     ib.reqCurrentTime()
+
+
+def advance(server: ServerThread, ib: IB, *, bars: int = 0, points: int = 0) -> None:
+    """Move the market `points` price points, then `bars` whole bars, once `ib`'s requests are in."""
+    barrier(ib)
+    for _ in range(points):
+        server.step()
+    if bars:
+        server.advance_bars(bars)
+    barrier(ib)
 
 
 def stock(symbol: str = "SIM") -> Stock:

@@ -42,6 +42,12 @@ def _invalid(req_id: int, field: str, value: object, problem: str) -> RequestErr
     return RequestError(321, f"Error validating request.-'{field}' : cause - {problem} (got {value!r})", req_id)
 
 
+def _hmds(req_id: int, field: str, value: object, problem: str) -> RequestError:
+    """A historical request TWS refuses: 162, which ends the client's request (321 would not)."""
+    return RequestError(162, f"Historical Market Data Service error message: '{field}' {problem} (got {value!r})",
+                        req_id)
+
+
 @attrs.define
 class _Bars:
     buckets: Buckets
@@ -85,22 +91,22 @@ class Feeds:
         try:
             size = bar_size_seconds(request.bar_size)
         except ValueError as exc:
-            raise _invalid(rid, "barSizeSetting", request.bar_size, str(exc)) from None
+            raise _hmds(rid, "barSizeSetting", request.bar_size, str(exc)) from None
         try:
             span = duration_seconds(request.duration)
         except ValueError as exc:
-            raise _invalid(rid, "durationStr", request.duration, str(exc)) from None
+            raise _hmds(rid, "durationStr", request.duration, str(exc)) from None
         if request.format_date not in (1, 2):
-            raise _invalid(rid, "formatDate", request.format_date, "1 (local time) or 2 (epoch seconds)")
+            raise _hmds(rid, "formatDate", request.format_date, "1 (local time) or 2 (epoch seconds)")
         now = self.exchange.now()
         end = now
         if request.end:
             if request.keep_up_to_date:
-                raise _invalid(rid, "endDateTime", request.end, "keepUpToDate needs an empty endDateTime")
+                raise _hmds(rid, "endDateTime", request.end, "keepUpToDate needs an empty endDateTime")
             try:
                 end = min(parse_ib_time(request.end, self.tz), now)
             except ValueError as exc:
-                raise _invalid(rid, "endDateTime", request.end, str(exc)) from None
+                raise _hmds(rid, "endDateTime", request.end, str(exc)) from None
         buckets = Buckets(size, self.tz)
         points = [p for p in self.exchange.visited_points() if p.time <= end and (p.rth or not request.use_rth)]
         bars = buckets.bars(points, since=end - span)

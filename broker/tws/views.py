@@ -13,7 +13,7 @@ from broker.tws import replies_data as data
 from broker.tws.desk import FINAL, OrderDesk
 from broker.tws.market import format_time, parse_ib_time
 from broker.tws.records import ib_exec_id
-from broker.tws.requests import ContractSpec, ReqExecutions, RequestError
+from broker.tws.requests import ContractSpec, ReqExecutions
 from broker.tws.wire import Field
 from supervisor.port import Action
 
@@ -66,9 +66,9 @@ def executions(desk: OrderDesk, request: ReqExecutions) -> list[list[Field]]:
     if request.time:
         try:
             since = parse_ib_time(request.time, desk.tz)
-        except ValueError as exc:
-            raise RequestError(321, f"Error validating request.-'time' : cause - {exc} (got {request.time!r})",
-                               request.req_id) from None
+        except ValueError as exc:  # refused, and ended: the client's request must not hang
+            message = f"Error validating request.-'time' : cause - {exc} (got {request.time!r})"
+            return [replies.error(request.req_id, 321, message), data.exec_details_end(request.req_id)]
     out: list[list[Field]] = []
     cumulative: dict[str, tuple[int, float]] = {}
     config = desk.exchange.config

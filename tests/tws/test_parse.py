@@ -17,8 +17,7 @@ from ib_async import (
     StopOrder,
     TagValue,
 )
-from ib_async.client import Client
-from tws_helpers import stock
+from tws_helpers import stock, written
 
 from broker.tws.parse import parse_request
 from broker.tws.requests import (
@@ -35,27 +34,6 @@ from broker.tws.requests import (
     Unsupported,
 )
 from broker.tws.wire import SERVER_VERSION
-
-
-class CapturingClient(Client):
-    """ib_async's own client, writing into a list instead of a socket."""
-
-    def __init__(self) -> None:
-        super().__init__(wrapper=None)
-        self.sent: list[list[str]] = []
-        self._serverVersion = SERVER_VERSION
-        self.connState = Client.CONNECTED
-        self.clientId = 5
-
-    def sendMsg(self, msg: str) -> None:
-        self.sent.append(msg.split("\0")[:-1])
-
-
-def written(call: str, *args: Any) -> list[str]:
-    client = CapturingClient()
-    getattr(client, call)(*args)
-    (message,) = client.sent
-    return message
 
 
 def place(order: Order, contract: Contract | None = None, order_id: int = 21) -> PlaceOrderRequest:

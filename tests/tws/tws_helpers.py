@@ -11,15 +11,18 @@ nothing sleeps, nothing races."""
 from __future__ import annotations
 
 import contextlib
+import socket
 import struct
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ib_async import IB, Stock
+from ib_async.client import Client
 from sim.sim_helpers import T0, bars
 
 from broker.sim import Bar
 from broker.tws import ServerThread, run_in_thread
+from broker.tws.wire import SERVER_VERSION, encode, frame
 
 CONNECT_TIMEOUT = 5.0  # a failure bound only: a healthy connect takes milliseconds
 
@@ -107,3 +110,78 @@ def ramp(*closes: float, start: float = T0, seconds: float = 60.0) -> list[Bar]:
         out.append((previous, max(previous, close), min(previous, close), close))
         previous = close
     return bars(*out, start=start, seconds=seconds)
+
+
+class CapturingClient(Client):
+    """ib_async's own client, writing into a list instead of a socket."""
+
+    def __init__(self) -> None:
+        super().__init__(wrapper=None)
+        self.sent: list[list[str]] = []
+        self._serverVersion = SERVER_VERSION
+        self.connState = Client.CONNECTED
+        self.clientId = 5
+
+    def sendMsg(self, msg: str) -> None:
+        self.sent.append(msg.split("\0")[:-1])
+
+
+def written(call: str, *args: Any) -> list[str]:
+    """The fields ib_async's client writes for `call(*args)`."""
+    capture = CapturingClient()
+    getattr(capture, call)(*args)
+    (message,) = capture.sent
+    return message
+
+
+class RawClient:
+    """A bare socket speaking the TWS protocol, for what no real client would send."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=CONNECT_TIMEOUT)
+        self._buffer = b""
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def send_raw(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def send(self, *fields: object) -> None:
+        self.sock.sendall(encode([str(f) for f in fields]))
+
+    def read(self) -> list[str] | None:
+        """The next message, or None when the gateway closed the connection."""
+        while True:
+            if len(self._buffer) >= 4:
+                (length,) = struct.unpack(">I", self._buffer[:4])
+                if len(self._buffer) >= 4 + length:
+                    fields = self._buffer[4 : 4 + length].decode().split("\0")[:-1]
+                    self._buffer = self._buffer[4 + length :]
+                    return fields
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                return None
+            self._buffer += chunk
+
+    def handshake(self, client_id: int = 1) -> list[list[str]]:
+        """Greet, start the API, and return everything the gateway said on connecting."""
+        self.send_raw(b"API\0" + frame(b"v157..178"))
+        version = self.read()
+        assert version is not None
+        assert version[0] == str(SERVER_VERSION)
+        self.send(71, 2, client_id, "")
+        return self.until(lambda m: m[0] == "9") + self.barrier()  # and the data-farm notices after it
+
+    def until(self, done: Any) -> list[list[str]]:
+        out: list[list[str]] = []
+        while (message := self.read()) is not None:
+            out.append(message)
+            if done(message):
+                return out
+        raise ConnectionError(f"closed by the gateway after {out!r}")
+
+    def barrier(self) -> list[list[str]]:
+        """Ask the time; return what arrived before the answer (the connection is still served)."""
+        self.send(49, 1)
+        return self.until(lambda m: m[0] == "49")[:-1]

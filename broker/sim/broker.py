@@ -32,12 +32,14 @@ from supervisor.port import (
     CancelOrder,
     CancelRejected,
     Command,
+    ExecutionReported,
     ModifyOrder,
     OpenOrder,
     OrderRejected,
     OrderSent,
     OrderType,
     PlaceOrder,
+    Position,
     ReplaceAccepted,
     ReplaceRejected,
 )
@@ -120,10 +122,18 @@ class SimBroker:
         """`query()` without the connection check: the exchange's truth even during an outage."""
         return BrokerTruth(
             open_orders=self._book.open_orders(),
-            positions=self._reporter.ledger.positions(self.config.account),
-            executions=self._reporter.ledger.since(executions_since),
+            positions=self.positions(),
+            executions=self.executions(executions_since),
             time=self._now,
         )
+
+    def positions(self) -> tuple[Position, ...]:
+        """The account's positions, folded from the executions (no open orders built: cheap)."""
+        return self._reporter.ledger.positions(self.config.account)
+
+    def executions(self, since: float | None = None) -> tuple[ExecutionReported, ...]:
+        """Every execution since `since` (a correction in place of what it corrects)."""
+        return self._reporter.ledger.since(since)
 
     def order(self, order_ref: str) -> OpenOrder | None:
         """The exchange's view of one order (live or final; `status` as IB spells it), or None."""

@@ -97,9 +97,9 @@ class SimExchange:
         return sim.order(order_ref) if sim is not None else None
 
     def positions(self) -> list[Position]:
-        return [p for sim in self._sims.values() for p in sim.snapshot().positions]
+        return [p for sim in self._sims.values() for p in sim.positions()]
 
     def executions(self) -> list[ExecutionReported]:
         """Every execution of every symbol (corrections in place of what they correct), by time."""
-        found = [e for sim in self._sims.values() for e in sim.snapshot().executions]
+        found = [e for sim in self._sims.values() for e in sim.executions()]
         return sorted(found, key=lambda e: e.time)

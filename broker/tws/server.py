@@ -160,9 +160,8 @@ class TwsSimServer:
         started, n = loop.time(), 0
         while not self.engine.exchange.ended:
             n += 1
-            delay = started + n * interval - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
+            # sleep until the next point is due; behind schedule, still yield to the clients
+            await asyncio.sleep(max(started + n * interval - loop.time(), 0.0))
             self.step()
         log.info("TWS simulator: the data has ended; still serving")
 

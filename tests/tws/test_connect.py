@@ -9,7 +9,7 @@ import socket
 import threading
 
 import pytest
-from ib_async import IB
+from ib_async import IB, Stock
 from tws_helpers import CONNECT_TIMEOUT, WireLog, barrier, client, gateway
 
 from broker.tws import TwsSimServer, run_in_thread
@@ -120,3 +120,14 @@ def test_async_server_serves_a_client_on_the_same_loop() -> None:
             return accounts
 
     assert asyncio.run(scenario()) == ["DU1234567"]
+
+
+def test_a_paced_clock_moves_the_market_by_itself() -> None:
+    # 400 bars a second: the test waits on the bars arriving (events), never on a duration
+    with gateway(speed=400.0) as server, client(server) as ib:
+        bars = ib.reqHistoricalData(Stock("AAPL", "SMART", "USD"), "", "1 D", "1 min", "TRADES", True,
+                                    keepUpToDate=True)
+        first = len(bars)
+        while len(bars) < first + 20:
+            assert ib.waitOnUpdate(timeout=CONNECT_TIMEOUT), "the paced clock stopped"
+        assert len(bars) >= first + 20

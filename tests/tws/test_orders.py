@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from ib_async import IB, LimitOrder, MarketOrder, Order, Stock, StopOrder, Trade
+from ib_async import IB, LimitOrder, MarketOrder, Order, Stock, StopLimitOrder, StopOrder, Trade
 from tws_helpers import WireLog, advance, barrier, client, gateway, ramp, stock
 
 from broker.sim import SimConfig
@@ -283,3 +283,49 @@ def test_an_order_the_simulator_cannot_work_is_refused_naming_the_field(order: A
         assert field in text
         advance(server, ib, bars=1)
         assert trade.fills == []
+
+
+def test_a_stop_limit_waits_for_its_stop_then_works_as_a_limit() -> None:
+    with gateway(DAY) as server, client(server) as ib:
+        ib.placeOrder(stock("AAPL"), MarketOrder("BUY", 100))
+        advance(server, ib, bars=6)  # up to 101.5
+        trade = ib.placeOrder(stock("AAPL"), StopLimitOrder("SELL", 100, 100.3, 100.4))  # limit 100.3, stop 100.4
+        advance(server, ib, bars=2)  # back down to 100.5: the stop is not touched
+        assert (trade.orderStatus.status, trade.fills) == ("Submitted", [])
+        advance(server, ib, bars=1)  # 100.5 -> 100.0 crosses 100.4: triggered, then a marketable limit
+        assert trade.orderStatus.status == "Filled"
+        assert [f.execution.price for f in trade.fills] == [100.4]  # crossed on the way: at its stop
+
+
+def test_day_orders_expire_at_the_close_and_gtc_orders_stay() -> None:
+    with gateway() as server, client(server) as ib:  # the bundled day runs to 16:00
+        day = ib.placeOrder(stock("AAPL"), LimitOrder("BUY", 10, 50.0))
+        gtc = ib.placeOrder(stock("AAPL"), LimitOrder("BUY", 10, 50.0, tif="GTC"))
+        barrier(ib)
+        server.run_to_end()
+        barrier(ib)
+        assert day.orderStatus.status == "Cancelled"
+        assert gtc.orderStatus.status == "Submitted"
+
+
+def test_every_client_sees_every_order_through_req_all_open_orders() -> None:
+    with gateway(FLAT) as server, client(server, client_id=1) as first, client(server, client_id=2) as second:
+        mine = first.placeOrder(stock("AAPL"), LimitOrder("BUY", 10, 95.0, orderRef="c1:entry"))
+        barrier(first)
+        assert second.reqOpenOrders() == []  # its own open orders: none
+        (seen,) = second.reqAllOpenOrders()
+        assert (seen.order.orderRef, seen.order.clientId, seen.order.orderId, seen.order.permId) == (
+            "c1:entry", 1, mine.order.orderId, mine.order.permId)
+        with client(server, client_id=0) as master:  # client 0 hears every client's orders
+            assert [t.order.orderRef for t in master.reqOpenOrders()] == ["c1:entry"]
+
+
+def test_perm_ids_are_unique_across_clients_and_symbols() -> None:
+    with gateway(FLAT) as server, client(server, client_id=1) as first, client(server, client_id=2) as second:
+        trades = [ib.placeOrder(stock(symbol), LimitOrder("BUY", 10, 95.0))
+                  for ib in (first, second) for symbol in ("AAPL", "MSFT", "AAPL")]
+        barrier(first)
+        barrier(second)
+        perm_ids = [t.order.permId for t in trades]
+        assert len(set(perm_ids)) == len(perm_ids) == 6
+        assert all(p > 0 for p in perm_ids)

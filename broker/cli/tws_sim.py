@@ -64,6 +64,7 @@ def _clock(server: TwsSimServer) -> str:
 
 async def _serve(server: TwsSimServer, describe: str) -> None:
     await server.start()
+    server.step()  # the market opens: its first price is there for the first client to see
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import logging
+import math
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -50,7 +51,7 @@ from broker.tws.requests import (
     StartApi,
     Unsupported,
 )
-from broker.tws.wire import SERVER_VERSION, Field, Framer, ProtocolError, encode, negotiate, parse_version_range
+from broker.tws.wire import Field, Framer, ProtocolError, encode, negotiate, parse_version_range
 from supervisor.port import ExecutionReported
 
 log = logging.getLogger("broker.tws")
@@ -148,7 +149,7 @@ class TwsEngine:
             session.closing = True
             return
         stamp = dt.datetime.fromtimestamp(self.exchange.now(), self.tz).strftime("%Y%m%d %H:%M:%S %Z")
-        session.send([min(session.version, SERVER_VERSION), stamp])
+        session.send([session.version, stamp])
 
     def _start(self, session: Session, request: StartApi) -> None:
         if request.client_id in self.clients():
@@ -263,7 +264,8 @@ class TwsEngine:
                 if (session := self.sessions.get(session_id)) is not None:
                     session.send(fields)
         self.pump()
-        self._deliver(self.desk.release_late(self.exchange.now()))
+        # commissions held back come due with the clock; when the data ends, all of them
+        self._deliver(self.desk.release_late(self.exchange.now() if point is not None else math.inf))
         return point is not None
 
     def pump(self) -> None:

@@ -119,6 +119,7 @@ class TwsSimServer:
             self._server.close()
             self.drop_connections()
             await self._server.wait_closed()
+            await asyncio.sleep(0)  # let the closed connections' callbacks run before the loop ends
             self._server = None
 
     # -- the market clock ----------------------------------------------------------------------
@@ -268,3 +269,5 @@ def run_in_thread(bars: Sequence[Bar] | None = None, **options: Any) -> Iterator
     finally:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10.0)
+        if thread.is_alive():
+            raise RuntimeError("the TWS simulator's thread did not stop within 10 s")

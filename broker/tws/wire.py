@@ -15,10 +15,10 @@ import re
 import struct
 from collections.abc import Iterable
 
-# The version this simulator speaks: the message layouts of broker/tws/replies_*.py are those of
-# ib_async 2.1's decoder at server version 176 (ib_async accepts 157..178).
+# The version this simulator speaks: the message layouts of broker/tws/replies*.py are those of
+# ib_async 2.1's decoder at server version 176 (ib_async offers 157..178). Layouts change with the
+# version, so a client whose range does not include 176 is not served at all.
 SERVER_VERSION = 176
-MIN_SERVER_VERSION = 157  # the oldest client range we can serve must reach this
 API_PREFIX = b"API\0"
 MAX_MESSAGE_BYTES = 1 << 24  # a length above this is not a message but a broken stream
 UNSET_DOUBLE = 1.7976931348623157e308  # IB's "no value" for doubles, as ib_async defines it
@@ -70,13 +70,12 @@ def parse_version_range(text: str) -> tuple[int, int]:
     return low, high
 
 
-def negotiate(low: int, high: int, server_version: int = SERVER_VERSION) -> int:
-    """The version both sides speak, or ProtocolError when the ranges do not meet."""
-    if high < MIN_SERVER_VERSION or low > server_version:
-        raise ProtocolError(
-            f"handshake: client speaks versions {low}..{high}, this simulator {MIN_SERVER_VERSION}..{server_version}"
-        )
-    return min(high, server_version)
+def negotiate(low: int, high: int) -> int:
+    """The version both sides speak (always SERVER_VERSION), or ProtocolError."""
+    if not low <= SERVER_VERSION <= high:
+        raise ProtocolError(f"handshake: client speaks versions {low}..{high}; this simulator speaks "
+                            f"{SERVER_VERSION} only")
+    return SERVER_VERSION
 
 
 class Framer:

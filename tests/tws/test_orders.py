@@ -100,6 +100,16 @@ def test_commission_reports_can_come_much_later() -> None:
         assert fill.commissionReport.commission == 0.5
 
 
+def test_commissions_still_held_back_when_the_data_ends_are_delivered() -> None:
+    with gateway(FLAT, commission_delay=3600.0) as server, client(server) as ib:
+        trade = ib.placeOrder(stock("AAPL"), MarketOrder("BUY", 100))
+        advance(server, ib, points=1)
+        assert trade.fills[0].commissionReport.commission == 0.0
+        server.run_to_end()  # ten minutes of data, not an hour: the end releases them
+        barrier(ib)
+        assert trade.fills[0].commissionReport.commission == 0.5
+
+
 def _custom_bracket(ib: IB, parent_qty: int, tp_qty: int, sl_qty: int) -> tuple[Trade, Trade, Trade]:
     parent = LimitOrder("BUY", parent_qty, 100.5, orderId=ib.client.getReqId(), transmit=False, orderRef="b:entry")
     take = LimitOrder("SELL", tp_qty, 101.0, orderId=ib.client.getReqId(), parentId=parent.orderId, transmit=False,

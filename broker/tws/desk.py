@@ -9,7 +9,8 @@
 # - CommissionReported -> commissionReport (held back `commission_delay` seconds if asked);
 # - OrderCancelled -> orderStatus Cancelled, then error 202 when the client asked for the cancel;
 # - OrderRejected -> orderStatus Cancelled, then the error (201 ...) with its reason;
-# - CancelRejected / ReplaceRejected -> the error (161: not cancellable, 104: filled, ...);
+# - CancelRejected / ReplaceRejected -> the error (161: not cancellable, 104: filled, ...); a
+#   modification the exchange refuses for its figures is 321, as the order keeps working;
 # - ReplaceAccepted -> openOrder with the new figures (its status follows from the exchange).
 # TWS holds an order sent with transmit=False: nothing reaches the exchange until an order of the
 # same family (its parent or a child) arrives with transmit=True; then the family goes out, parent
@@ -107,7 +108,8 @@ class OrderDesk:
         out: list[Out] = []
         for order in list(self.orders.values()):
             view = self.exchange.order(order.contract.symbol, order.sim_ref)
-            if not order.transmitted or (view is not None and view.status not in FINAL):
+            live = not order.transmitted or (view is not None and view.status not in FINAL)
+            if live and not order.told_cancelled:
                 out += self.cancel(order.client_id, order.order_id)
         return out
 
@@ -242,9 +244,20 @@ class OrderDesk:
                                    "Order Canceled - reason:", event.reason)
             elif isinstance(event, OrderRejected):
                 out += self._ended(order, "Cancelled", event.code, event.reason, event.reason)
-            elif isinstance(event, CancelRejected | ReplaceRejected):
+            elif isinstance(event, CancelRejected):
                 out.append((order.client_id, replies.error(order.order_id, event.code, event.reason)))
+            elif isinstance(event, ReplaceRejected):
+                out.append((order.client_id, self._modify_refused(order, event)))
         return out
+
+    @staticmethod
+    def _modify_refused(order: TwsOrder, event: ReplaceRejected) -> list[Field]:
+        if event.code == 201:
+            # the exchange refused the new figures but the order works on: a validation error
+            # (321), which clients take as "still live", not a reject (201), which they take as dead
+            message = f"Error validating request.-'totalQuantity/lmtPrice/auxPrice' : cause - {event.reason}"
+            return replies.error(order.order_id, 321, message)
+        return replies.error(order.order_id, event.code, event.reason)
 
     def release_late(self, now: float) -> list[Out]:
         due = [(cid, fields) for at, cid, fields in self._late if at <= now]

@@ -339,3 +339,17 @@ def test_perm_ids_are_unique_across_clients_and_symbols() -> None:
         perm_ids = [t.order.permId for t in trades]
         assert len(set(perm_ids)) == len(perm_ids) == 6
         assert all(p > 0 for p in perm_ids)
+
+
+def test_a_modification_below_the_filled_quantity_is_refused_and_the_order_works_on() -> None:
+    with gateway(FLAT, config=SimConfig(max_fill_qty=60)) as server, client(server) as ib:
+        story = Story(ib)
+        order = LimitOrder("BUY", 100, 100.5)
+        trade = ib.placeOrder(stock("AAPL"), order)
+        advance(server, ib, points=1)  # 60 of 100 filled
+        order.totalQuantity = 50
+        ib.placeOrder(stock("AAPL"), order)
+        barrier(ib)
+        assert [item for item in story.of(order.orderId) if item[0] == "error"] == [("error", order.orderId, 321)]
+        advance(server, ib, points=1)
+        assert (trade.orderStatus.status, trade.orderStatus.filled) == ("Filled", 100)

@@ -1,8 +1,10 @@
 # The I/O shell around the engine: an asyncio TCP server on 127.0.0.1 whose connections feed the
-# engine their bytes and write back what it queued (`_flush` after every engine call), and the
+# engine their bytes and write back what it queued (`flush()` after every engine call), and the
 # market clock: paced at `speed` bars per second of wall-clock time (four price points a bar), or
 # manual (speed 0: nothing moves until `step()`, `advance_bars(n)` or `advance_to(t)` is called, so
-# a test decides exactly when the market moves and never sleeps for it).
+# a test decides exactly when the market moves and never sleeps for it). The clock starts before
+# the first bar's open: no price exists until the first step (ib_async ignores keepUpToDate updates
+# to a bar list that started empty, so subscribe after the first step).
 #
 #     async with TwsSimServer(load_bars(path), faults=["reject:201@2"], port=0) as server:
 #         ib = IB(); await ib.connectAsync("127.0.0.1", server.port, clientId=1)

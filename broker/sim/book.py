@@ -73,6 +73,10 @@ class Book:
             order = self._by_id.get(order_id)
         return order
 
+    def all_orders(self) -> tuple[OpenOrder, ...]:
+        """Every order the exchange has seen, live or final, in placement order."""
+        return tuple(o.open_order() for o in self.by_ref.values())
+
     def open_orders(self) -> tuple[OpenOrder, ...]:
         """Every order the broker holds, on its way to the exchange (PendingSubmit) included."""
         return tuple(o.open_order() for o in self._live if o.state.live)

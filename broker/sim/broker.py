@@ -37,6 +37,7 @@ from supervisor.port import (
     CancelOrder,
     CancelRejected,
     Command,
+    ExecutionReported,
     Instrument,
     ModifyOrder,
     OpenOrder,
@@ -44,6 +45,7 @@ from supervisor.port import (
     OrderSent,
     OrderType,
     PlaceOrder,
+    Position,
     ReplaceAccepted,
     ReplaceRejected,
 )
@@ -132,12 +134,35 @@ class SimBroker:
     def query(self, executions_since: float | None = None) -> BrokerTruth:
         if not self.connected:
             raise ConnectionError(f"SimBroker: not connected at {self._now} (simulated outage)")
+        return self.snapshot(executions_since)
+
+    # -- what the exchange holds, outage or not (for a gateway that serves its own cache) ---------
+
+    def snapshot(self, executions_since: float | None = None) -> BrokerTruth:
+        """`query()` without the connection check: the exchange's truth even during an outage."""
         return BrokerTruth(
             open_orders=self._book.open_orders(),
-            positions=self._reporter.ledger.positions(self.config.account),
-            executions=self._reporter.ledger.since(executions_since),
+            positions=self.positions(),
+            executions=self.executions(executions_since),
             time=self._now,
         )
+
+    def positions(self) -> tuple[Position, ...]:
+        """The account's positions, folded from the executions (no open orders built: cheap)."""
+        return self._reporter.ledger.positions(self.config.account)
+
+    def executions(self, since: float | None = None) -> tuple[ExecutionReported, ...]:
+        """Every execution since `since` (a correction in place of what it corrects)."""
+        return self._reporter.ledger.since(since)
+
+    def order(self, order_ref: str) -> OpenOrder | None:
+        """The exchange's view of one order (live or final; `status` as IB spells it), or None."""
+        found = self._book.by_ref.get(order_ref)
+        return found.open_order() if found is not None else None
+
+    def orders(self) -> tuple[OpenOrder, ...]:
+        """Every order placed so far, live or final, in placement order."""
+        return self._book.all_orders()
 
     # -- driving the clock ----------------------------------------------------------------------
 

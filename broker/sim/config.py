@@ -100,6 +100,10 @@ class SimConfig:
     def session(self) -> Session:
         return Session(self.timezone, self.regular_open, self.regular_close, self.extended_close)
 
+    def commission(self, qty: int) -> float:
+        """What one execution of `qty` shares costs (per share, at least the minimum)."""
+        return round(max(qty * self.commission_per_share, self.min_commission), 6)
+
 
 @attrs.frozen
 class Session:

@@ -165,8 +165,7 @@ class Reporter:
         self.emit(self._commission(corrected.exec_id, corrected.qty, self._clock()))
 
     def _commission(self, eid: str, qty: int, time: float) -> CommissionReported:
-        amount = max(qty * self._config.commission_per_share, self._config.min_commission)
-        return CommissionReported(eid, round(amount, 6), self._config.currency, time)
+        return CommissionReported(eid, self._config.commission(qty), self._config.currency, time)
 
     def _release_ack(self, order: SimOrder, delay: float) -> None:
         for event in self._held_acks.pop(order.ref, []):

@@ -15,10 +15,11 @@ Driving it (the sim's clock is the supervisor's injected clock)::
     truth = sim.query(executions_since=t)            # after ConnectionRestored
 """
 
-from broker.sim.bars import Bar, MarketDataError, Quote, load_bars, load_quotes, write_bars
+from broker.sim.bars import MarketDataError, load_bars, load_quotes, write_bars
 from broker.sim.broker import SimBroker
 from broker.sim.config import SimConfig
 from broker.sim.faults import FAULT_HELP, Fault, FaultName, Faults, parse_fault
+from supervisor.market import Bar, Quote
 
 __all__ = [
     "FAULT_HELP",

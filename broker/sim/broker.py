@@ -25,12 +25,12 @@ import random
 from collections.abc import Callable, Iterable, Sequence
 
 from broker.sim import config as codes
-from broker.sim.bars import Bar, Quote
 from broker.sim.book import Book
 from broker.sim.config import SimConfig
 from broker.sim.faults import Fault, FaultName, Faults
 from broker.sim.orders import OrderState, SimOrder, on_tick_grid
 from broker.sim.reporting import Reporter
+from supervisor.market import Bar, Quote
 from supervisor.port import (
     BrokerEvent,
     BrokerTruth,

@@ -59,6 +59,7 @@ class SimExchange:
         self.opened: tuple[float, float] | None = None  # (time, price) when this step opened a bar
         self.last_closed: Bar | None = None
         self._steps = 0
+        self._closed = 0  # bars whose close the replay has visited
         for symbol in symbols:
             self.venue(symbol)
         if not self._venues:
@@ -98,6 +99,7 @@ class SimExchange:
         self.opened = None
         if more[0]:
             self._steps += 1
+            self._closed += first.last_closed is not None
             if first.now() in self._starts:
                 self.opened = (first.now(), first.last_price)
         return more[0]
@@ -107,9 +109,8 @@ class SimExchange:
         return self._first.last_price
 
     def history(self) -> list[Bar]:
-        """Every bar that has closed by now, oldest first."""
-        now = self.now()
-        return [bar for bar in self.bars if bar.end <= now]
+        """Every bar whose close the replay has visited, oldest first."""
+        return list(self.bars[:self._closed])
 
     def latest_quote(self, symbol: str) -> Quote | None:
         now = self.now()

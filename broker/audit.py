@@ -153,7 +153,8 @@ def build(records: Iterable[Record], trade_ids: Sequence[str] | None = None) -> 
         elif record.kind == "meta" and isinstance(value, dict) and isinstance(value.get("watcher"), dict):
             note = value["watcher"]
             if note["event"] != "resumed":
-                watchers[note["trade_id"]] = WatcherAudit(note["trade_id"], note["symbol"], note["event"],
+                watched = "watching" if note["event"] == "armed" else note["event"]
+                watchers[note["trade_id"]] = WatcherAudit(note["trade_id"], note["symbol"], watched,
                                                           note.get("detail", ""), note["time"])
     per_ref: dict[str, float] = {}
     for exec_id, amount in commission.items():

@@ -265,13 +265,14 @@ def _arm(desk: Any, driver: Any, setup: Any, values: Mapping[str, Any]) -> Any:
     from broker.desk import DeskError
     from supervisor.plan import PlanError
 
+    if desk.recorder.journal.last_seq > 1:  # a journal with a history: continue where it stopped
+        driver.skip_to(max(r.wall for r in desk.recorder.journal.records()))
     resumed = desk.watches.get(setup.trade_id)
     if resumed is not None:
-        click.echo(f"{setup.trade_id}: resumed from the journal ({resumed.status})")
+        click.echo(f"{setup.trade_id}: resumed from the journal ({resumed.status}"
+                   + (f": {resumed.detail})" if resumed.detail else ")"))
         click.echo(resumed.setup.describe() + "\n")
         return resumed.setup
-    if desk.recorder.journal.last_seq > 1:
-        driver.run_until(max(r.wall for r in desk.recorder.journal.records()))  # continue where it stopped
     if setup.auto:
         driver.run_bars(max(setup.atr_bars, int(values.get("watch_after") or 0)) - len(desk.market.history()))
     try:

@@ -94,7 +94,12 @@ def run(*, csv_path: str | None, symbol: str, trade_id: str, side: str, level: f
         orphan_policy: str, journal_path: str | None, quiet: bool) -> None:
     """Arm a breakout ladder on the embedded simulated exchange and supervise it through the day.
 
-    Exits 0 when the trade ends closed, flat at the broker and in the books, every leg final."""
+    Exits 0 when the trade ends closed, flat at the broker and in the books, every leg final.
+
+    \b
+    Example:
+      order-supervisor run --tp 101.2,101.7 --sl 99.95 --sim-fault duplicate-executions
+    """
     from broker.report import format_event, format_summary
     from broker.sim_session import DOCUMENTED_SPLIT, run_breakout
     from strategies.breakout import BreakoutWatcher

@@ -113,6 +113,7 @@ class Desk:
         self.watches: dict[str, Watch] = {}
         self._listeners: list[Listener] = []
         self._bars_journaled: dict[str, float] = {}  # symbol -> start of the last bar journaled
+        self.resumed: list[WatcherEvent] = []  # what a restart re-armed (for a listener that came later)
         self.runner = Runner(recorder, broker, on_event=self._emit)
 
     @classmethod
@@ -291,8 +292,10 @@ class Desk:
             watch.prearmed = trade is not None and trade.leg("entry").state == "armed"
             if not watch.active:
                 continue
-            self._emit(WatcherEvent(trade_id=watch.trade_id, symbol=watch.symbol, kind="resumed",
-                                    time=self.market.now(), detail="re-armed from the journal"))
+            resumed = WatcherEvent(trade_id=watch.trade_id, symbol=watch.symbol, kind="resumed",
+                                   time=self.market.now(), detail="re-armed from the journal")
+            self.resumed.append(resumed)
+            self._emit(resumed)
             for seq, bar in bars.get(watch.symbol, []):
                 if seq > watch.armed_seq:
                     signal = watch.watcher.on_bar(bar)

@@ -17,9 +17,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from broker.cli import breakout, diagram, run
+    from broker.cli import breakout, console, diagram, run
 
-    for module in (breakout, diagram, run):
+    for module in (breakout, console, diagram, run):
         for command in module.COMMANDS:
             main.add_command(command)
 

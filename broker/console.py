@@ -88,9 +88,8 @@ class Console(cmd.Cmd):
     def emptyline(self) -> bool:
         return False
 
-    def default(self, line: str) -> bool:
+    def default(self, line: str) -> None:
         self.say(f"error: unknown verb {line.split(maxsplit=1)[0]!r} (verbs: {', '.join(VERBS)})")
-        return False
 
     # -- watchers ------------------------------------------------------------------------------------
     def do_breakout(self, arg: str) -> None:

@@ -25,6 +25,7 @@ A mismatch is `{"event": <SupervisorEvent name>, "time": <epoch seconds>, "detai
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ from supervisor import events as ev
 from supervisor.core import Supervisor
 from supervisor.journal import Record
 from supervisor.journal_record import to_record
-from supervisor.journal_store import read_rows
+from supervisor.journal_store import JournalCorruptError, read_rows
 from supervisor.port import CommissionReported, ExecutionReported, StatusObserved
 
 SCHEMA = 1
@@ -56,7 +57,10 @@ def read_journal(path: str | Path) -> list[Record]:
     path = Path(path)
     if not path.is_file():
         raise JournalMissingError(f"{path}: no such journal")
-    return [to_record(row) for row in read_rows(path)]
+    try:
+        return [to_record(row) for row in read_rows(path)]
+    except sqlite3.Error as exc:
+        raise JournalCorruptError(f"{path}: not a journal ({exc})") from None
 
 
 @attrs.frozen

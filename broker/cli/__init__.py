@@ -17,9 +17,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from broker.cli import breakout, chart, console, diagram, run, trades
+    from broker.cli import breakout, chart, console, diagram, reconcile, run, trades
 
-    for module in (breakout, chart, console, diagram, run, trades):
+    for module in (breakout, chart, console, diagram, reconcile, run, trades):
         for command in module.COMMANDS:
             main.add_command(command)
 

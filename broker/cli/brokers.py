@@ -46,6 +46,9 @@ class BrokerChoice:
 class SimConnection:
     exchange: SimExchange
     session: dict[str, Any]
+    # a new exchange holds nothing yet (reconcile replays a journal into it); False: it already
+    # holds the state to check (a test's prepared exchange)
+    fresh: bool = True
 
     @property
     def name(self) -> str:

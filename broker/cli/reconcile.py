@@ -67,7 +67,6 @@ def reconcile(*, journal_path: str, broker_name: str, bars: str | None, cancel_o
     from supervisor.core import Supervisor
     from supervisor.journal import JournalError
     from supervisor.policy import CoverageAction, OrphanAction, Policy
-    from supervisor.port import CancelOrder
 
     try:
         records = read_journal(journal_path)
@@ -107,7 +106,7 @@ def reconcile(*, journal_path: str, broker_name: str, bars: str | None, cancel_o
         if not yes and not click.confirm(f"cancel {len(orphans)} orphan exits ({refs})?", default=False):
             click.echo("nothing sent")
             sys.exit(opt.EXIT_INVARIANT)
-        _cancel(journal_path, connection, truth, {o.order_ref for o in orphans}, last, CancelOrder)
+        _cancel(journal_path, connection, truth, {o.order_ref for o in orphans}, last)
     elif cancel_orphans:
         click.echo("no orphan exits: nothing to cancel")
     troubled = [e for e in found if isinstance(e, problems)]
@@ -116,11 +115,12 @@ def reconcile(*, journal_path: str, broker_name: str, bars: str | None, cancel_o
     sys.exit(opt.EXIT_OK if not troubled else opt.EXIT_INVARIANT)
 
 
-def _cancel(journal_path: str, connection: Any, truth: Any, refs: set[str], last: float, cancel_type: Any) -> None:
+def _cancel(journal_path: str, connection: Any, truth: Any, refs: set[str], last: float) -> None:
     """Journal the reconciliation and send only the orphans' cancels; report how they ended."""
     from supervisor import events as ev
     from supervisor.journal_recorder import JournalRecorder
     from supervisor.policy import CoverageAction, OrphanAction, Policy
+    from supervisor.port import CancelOrder
 
     exchange = connection.exchange
     policy = Policy(orphan_exits=OrphanAction.CANCEL, coverage_gaps=CoverageAction.WARN)
@@ -129,7 +129,7 @@ def _cancel(journal_path: str, connection: Any, truth: Any, refs: set[str], last
         ended: list[ev.SupervisorEvent] = []
         recorder.subscribe(ended.append)
         for command in recorder.reconcile(truth):
-            if isinstance(command, cancel_type) and command.order_ref in refs:
+            if isinstance(command, CancelOrder) and command.order_ref in refs:
                 exchange.execute(command)
                 click.echo(f"  sent: cancel {command.order_ref}")
         for _ in range(8):  # the exchange answers within a few price points

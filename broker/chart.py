@@ -133,7 +133,7 @@ def draw(data: ChartData, path: str | Path, timezone: str = "America/New_York") 
                 color="#06c" if side == "BUY" else "#a0a")
         ax.annotate(f"{side} {qty} @ {price:g}", (when(t), price), textcoords="offset points", xytext=(6, 6),
                     fontsize=8)
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=zone))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=zone))  # type: ignore[no-untyped-call]
     ax.set_title(f"{data.trade_id} ({data.symbol})")
     ax.legend(loc="upper left", fontsize=8)
     ax.grid(alpha=0.3)

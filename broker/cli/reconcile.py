@@ -74,8 +74,8 @@ def reconcile(*, journal_path: str, broker_name: str, bars: str | None, cancel_o
         raise click.BadParameter(str(exc), param_hint="--journal") from None
     except (JournalError, OSError) as exc:
         raise click.BadParameter(f"{journal_path}: not a readable journal ({exc})", param_hint="--journal") from None
-    session = next((r.value["session"] for r in records if r.kind == "meta" and isinstance(r.value, dict)
-                    and "session" in r.value), {})
+    session: dict[str, Any] = next((r.value["session"] for r in records if r.kind == "meta"
+                                    and isinstance(r.value, dict) and "session" in r.value), {})
     if bars is None and session.get("bars") not in (None, "bundled"):
         bars = session["bars"]
     symbols = tuple(session.get("symbols") or ("SIM",))

@@ -35,6 +35,7 @@ class Row:
     quantity: str  # executed/intended
     avg_price: str
     price: str  # stop level or limit
+    bars: str = attrs.field(default="", eq=False)  # a watcher's bars watched: shown live, not a change
 
     @property
     def key(self) -> tuple[str, str]:
@@ -47,8 +48,8 @@ def rows(desk: Desk) -> list[Row]:
     for watch in desk.watches.values():
         trade = trades.pop(watch.trade_id, None)
         if trade is None or trade.leg("entry").state == "armed":
-            state = watch.status if watch.status != "watching" else f"watching ({watch.watcher.bars_watched} bars)"
-            out.append(Row(watch.trade_id, "watcher", state, "-", "-", f"{watch.setup.level:g}"))
+            bars = f"{watch.watcher.bars_watched} bars" if watch.active else ""
+            out.append(Row(watch.trade_id, "watcher", watch.status, "-", "-", f"{watch.setup.level:g}", bars))
             continue
         out += _legs(trade)
     for trade in trades.values():  # trades restored from the journal with no watcher (a bot's own)
@@ -102,7 +103,7 @@ class LiveTable:
 
         self.desk, self.zone = desk, ZoneInfo(timezone)
         self.console = Console(file=stream, force_terminal=True)
-        self._last: list[Row] | None = None
+        self._last: list[tuple[Row, str]] | None = None
         self.live = Live(self._render(), console=self.console, auto_refresh=False, transient=False)
         self.live.start()
 
@@ -115,11 +116,12 @@ class LiveTable:
                               ("avg price", "right"), ("stop / limit", "right")):
             table.add_column(name, justify=justify)  # type: ignore[arg-type]
         for row in rows(self.desk):
-            table.add_row(row.trade_id, row.leg, row.state, row.quantity, row.avg_price, row.price)
+            state = f"{row.state} ({row.bars})" if row.bars else row.state
+            table.add_row(row.trade_id, row.leg, state, row.quantity, row.avg_price, row.price)
         return table
 
     def update(self, event: DeskEvent | None = None) -> None:
-        current = rows(self.desk)
+        current = [(row, row.bars) for row in rows(self.desk)]
         if current == self._last:
             return
         self._last = current

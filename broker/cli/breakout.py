@@ -34,7 +34,8 @@ _SPEC: dict[str, tuple[click.ParamType, str]] = {  # type: ignore[type-arg]
     "sl": (opt.PriceList(), "--sl"), "stop_updates": (opt.PriceList(), "--stop-updates"),
     "rule": (click.Choice(["close", "touch", "break-confirm"]), "--rule"),
     "entry": (click.Choice(["limit", "market"]), "--entry"), "limit_offset": (opt.Count(0, 100), "--limit-offset"),
-    "quote_age": (opt.POSITIVE_SECONDS, "--quote-age"), "tif": (click.Choice(["DAY", "GTC"]), "--tif"),
+    "quote_age": (opt.POSITIVE_SECONDS, "--quote-age"),
+    "tif": (click.Choice(["DAY", "GTC"], case_sensitive=False), "--tif"),
     "outside_rth": (click.BOOL, "--outside-rth"), "rth": (click.STRING, "--rth"),
     "max_bars": (opt.Count(1), "--max-bars"), "watch_after": (opt.NON_NEGATIVE, "--watch-after"),
     "fast": (click.BOOL, "--fast"), "fast_offset": (opt.NON_NEGATIVE, "--fast-offset"),
@@ -102,7 +103,7 @@ def build_setup(symbol: str, values: Mapping[str, Any], *, session_start: float,
             take_profits=() if auto or tp is None else tp,
             tp_auto=(values.get("tp_count") or 2) if auto else 0, atr_bars=values.get("atr_bars", 14),
             stop_losses=values.get("sl") or (), tp_alloc=values.get("tp_alloc"),
-            stop_updates=values.get("stop_updates") or (), tif=TimeInForce(values.get("tif", "DAY")),
+            stop_updates=values.get("stop_updates") or (), tif=TimeInForce(str(values.get("tif", "DAY")).upper()),
             outside_rth=values.get("outside_rth"), account=values.get("account") or "",
             exit_mode=ExitMode(values.get("exit_mode", "auto")), max_bars=values.get("max_bars"), hours=hours,
             fast=FastEntry(values.get("fast_offset", 0.0)) if values.get("fast") else None,
@@ -188,7 +189,7 @@ def breakout() -> None:
 @click.option("--entry", type=click.Choice(["limit", "market"]), help="limit at the ask (default) or market")
 @click.option("--limit-offset", type=opt.Count(0, 100), help="ticks above the ask for the limit [default: 0]")
 @click.option("--quote-age", type=opt.POSITIVE_SECONDS, help="oldest quote a limit entry accepts [default: 5s]")
-@click.option("--tif", type=click.Choice(["DAY", "GTC"]), help="[default: DAY]")
+@click.option("--tif", type=click.Choice(["DAY", "GTC"], case_sensitive=False), help="[default: DAY]")
 @click.option("--outside-rth/--rth-only", "outside_rth", default=None, help="orders may fill outside regular hours")
 @click.option("--rth", help="watched hours HH:MM-HH:MM, or off [default: 09:30-16:00]")
 @click.option("--timezone", default="America/New_York", show_default=True, help="the exchange's time zone")
@@ -244,10 +245,8 @@ def arm(*, tokens: tuple[str, ...], timezone: str, broker_name: str, bars: str |
             view = live_table.for_stream(desk, out, timezone)
             desk.subscribe(view.update)
             try:
-                if stop_at is None:
-                    driver.run()
-                else:
-                    driver.run_until(stop_at)
+                while driver.step() and (stop_at is None or desk.market.now() < stop_at):
+                    view.update()  # a watcher's bar count moves without an event
             finally:
                 view.close()
         finally:

@@ -13,7 +13,15 @@ import click
 @click.group()
 @click.version_option(package_name="order-supervisor")
 def main() -> None:
-    """Supervise Interactive Brokers orders with explicit finite-state machines."""
+    """Supervise Interactive Brokers orders with explicit finite-state machines.
+
+    \b
+    Example:
+      order-supervisor breakout arm SIM --level 100.49 --qty 100 --tp 101.2-101.7 --sl 99.95 --watch-after 30
+
+    Exit codes: 0 ok (or expired, nothing sent); 2 bad input; 3 the broker refused or is out of
+    reach; 4 an invariant broke during the run.
+    """
 
 
 def _register() -> None:

@@ -172,7 +172,12 @@ def outcome(trade_id: str, records: list[Any], *, ran_to_end: bool) -> tuple[int
 
 @click.group()
 def breakout() -> None:
-    """Breakout watchers: arm one on a broker and supervise its trade."""
+    """Breakout watchers: arm one on a broker and supervise its trade.
+
+    \b
+    Example:
+      order-supervisor breakout arm AAPL level=190 qty=100 tp=195-198-205 sl=187
+    """
 
 
 @breakout.command("arm")

@@ -191,7 +191,9 @@ def test_every_command_has_an_example_in_its_help() -> None:
         for name, command in group.commands.items():
             yield from walk(command, [*path, name]) if hasattr(command, "commands") else [[*path, name]]
 
-    for path in walk(main, []):
+    for path in [[], ["breakout"], *walk(main, [])]:
         result = invoke(*path, "--help")
         assert result.exit_code == 0, path
-        assert "order-supervisor" in result.output.split("Options:")[0], f"{' '.join(path)} --help has no example"
+        head = result.output.split("Options:")[0]
+        assert "Example" in head, f"{' '.join(path)} --help has no example"
+        assert "order-supervisor " in head

@@ -80,6 +80,8 @@ class Console(cmd.Cmd):
             self.say(f"error: {exc.format_message()}")
         except (PlanError, DeskError) as exc:
             self.say(f"error: {exc}")
+        except ConnectionError as exc:
+            self.say(f"error: the broker is out of reach now ({exc}); nothing sent")
 
     def preloop(self) -> None:
         for event in self.desk.resumed:  # re-armed before this prompt existed
@@ -124,6 +126,9 @@ class Console(cmd.Cmd):
     # -- broker truth ---------------------------------------------------------------------------------
     def do_orders(self, arg: str) -> None:
         """orders: the broker's working orders, each with the trade and leg that owns it."""
+        self._guard(self._orders)
+
+    def _orders(self) -> None:
         truth = self.desk.broker.query()
         ours = {ref for trade in self.desk.recorder.trades() for ref in (leg.order_ref for leg in trade.legs)}
         if not truth.open_orders:
@@ -137,6 +142,9 @@ class Console(cmd.Cmd):
 
     def do_positions(self, arg: str) -> None:
         """positions: the broker's positions beside what the executions say each trade holds."""
+        self._guard(self._positions)
+
+    def _positions(self) -> None:
         truth = self.desk.broker.query()
         held: dict[str, int] = {}
         for trade in self.desk.recorder.trades():

@@ -92,3 +92,12 @@ def test_a_journal_resumes_its_watchers_and_never_re_arms_one_that_fired(tmp_pat
     entries = [r for r in read_journal(journal) if r.kind == "command" and isinstance(r.value, PlaceOrder)
                and r.value.order_ref == "sim-100.49:entry"]
     assert len(entries) == 1
+
+
+def test_broker_truth_during_an_outage_is_an_error_line_not_a_crash() -> None:
+    # the simulated connection drops at 10:00 for 30 seconds (fault disconnect:WHEN, seconds after the open)
+    result = console(["run 10:00:15", "orders", "positions", "run 10:01", "orders", "quit"],
+                     "--sim-fault", "disconnect:1800")
+    assert_clean_exit(result, 0)
+    assert result.output.count("error: the broker is out of reach now") == 2
+    assert "no working orders" in result.output  # once reconnected, the truth is there again

@@ -17,6 +17,7 @@ import datetime as dt
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -212,8 +213,11 @@ def breakout() -> None:
 @click.option("--journal", type=click.Path(dir_okay=False), help="journal file (kept; reused to resume)")
 @click.option("--sim-fault", "sim_faults", multiple=True, metavar="NAME", help="sim: inject a fault (repeatable)")
 @click.option("--until", help="sim: stop the replay at HH:MM (exchange time), leaving what works")
+@click.option("--speed", type=opt.NON_NEGATIVE, default=0.0,
+              help="sim: replay at this many exchange seconds per second (e.g. 60), to watch it [default: 0, "
+                   "as fast as possible]")
 def arm(*, tokens: tuple[str, ...], timezone: str, broker_name: str, bars: str | None, quotes: str | None,
-        journal: str | None, sim_faults: tuple[str, ...], until: str | None, **given: Any) -> None:
+        journal: str | None, sim_faults: tuple[str, ...], until: str | None, speed: float, **given: Any) -> None:
     """Arm a breakout on SYMBOL and supervise it until it closes (or expires).
 
     \b
@@ -250,8 +254,12 @@ def arm(*, tokens: tuple[str, ...], timezone: str, broker_name: str, bars: str |
             view = live_table.for_stream(desk, out, timezone)
             desk.subscribe(view.update)
             try:
+                before = desk.market.now()
                 while driver.step() and (stop_at is None or desk.market.now() < stop_at):
                     view.update()  # a watcher's bar count moves without an event
+                    if speed:  # pacing for a person watching; the replay itself never waits
+                        time.sleep(max(0.0, desk.market.now() - before) / speed)
+                    before = desk.market.now()
             finally:
                 view.close()
         finally:

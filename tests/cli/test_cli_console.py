@@ -101,3 +101,21 @@ def test_broker_truth_during_an_outage_is_an_error_line_not_a_crash() -> None:
     assert_clean_exit(result, 0)
     assert result.output.count("error: the broker is out of reach now") == 2
     assert "no working orders" in result.output  # once reconnected, the truth is there again
+
+
+def test_bad_console_options_exit_2_and_an_unreachable_broker_3(tmp_path: Path) -> None:
+    missing = invoke("console", "--bars", str(tmp_path / "none.csv"), input="quit\n")
+    assert_clean_exit(missing, 2)
+    assert "--bars" in missing.output
+    assert "no such file" in missing.output
+    fault = invoke("console", "--sim-fault", "explode", input="quit\n")
+    assert_clean_exit(fault, 2)
+    assert "--sim-fault" in fault.output
+    ib = invoke("console", "--broker", "ib", input="quit\n")
+    assert_clean_exit(ib, 3)
+
+
+def test_an_unknown_machine_for_diagram_exits_2() -> None:
+    result = invoke("diagram", "NoSuchMachine")
+    assert_clean_exit(result, 2)
+    assert "MACHINE" in result.output

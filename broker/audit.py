@@ -17,7 +17,8 @@ The JSON form (`to_json`) is versioned, schema 1:
                  "realized_pnl", "commission", "mismatches": [...],
                  "legs": [{"leg", "state", "intended_qty", "broker_qty", "executed_qty", "avg_price",
                            "commission", "broker_status", "broker_status_filled", "mismatches": [...]}]}],
-     "watchers": [{"trade_id", "symbol", "status", "detail", "time"}]}
+     "watchers": [{"trade_id", "symbol", "status", "detail", "time"}],
+     "mismatches": [...]}   (those tied to no trade, e.g. a PositionMismatch of a symbol)
 
 A mismatch is `{"event": <SupervisorEvent name>, "time": <epoch seconds>, "detail": "<field=value ...>"}`.
 `avg_price` is null when nothing executed; `broker_qty` is null until the broker acknowledged.
@@ -114,6 +115,7 @@ class WatcherAudit:
 class Audit:
     trades: tuple[TradeAudit, ...]
     watchers: tuple[WatcherAudit, ...]
+    mismatches: tuple[Mismatch, ...] = ()  # tied to no trade: a broker position that differs, say
 
     def trade(self, trade_id: str) -> TradeAudit:
         for trade in self.trades:
@@ -190,13 +192,7 @@ def build(records: Iterable[Record], trade_ids: Sequence[str] | None = None) -> 
             mismatches=tuple(sorted(trade_level, key=lambda m: m.time)),
         ))
     chosen = [w for w in watchers.values() if trade_ids is None or w.trade_id in trade_ids]
-    return Audit(tuple(trades), tuple(chosen))
-
-
-def symbol_mismatches(records: Iterable[Record]) -> list[Mismatch]:
-    """Mismatches that belong to no trade (a broker position that differs from the executions)."""
-    return [Mismatch(type(r.value).__name__, r.value.time, _detail(r.value)) for r in records
-            if r.kind == "supervisor_event" and isinstance(r.value, MISMATCH_EVENTS) and not r.value.trade_id]
+    return Audit(tuple(trades), tuple(chosen), tuple(mismatches.get(("", ""), ())))
 
 
 def to_json(audit: Audit) -> dict[str, Any]:
@@ -207,6 +203,7 @@ def to_json(audit: Audit) -> dict[str, Any]:
         "schema": SCHEMA,
         "trades": [attrs.asdict(trade, filter=keep) for trade in audit.trades],
         "watchers": [attrs.asdict(watcher) for watcher in audit.watchers],
+        "mismatches": [attrs.asdict(m) for m in audit.mismatches],
     }
 
 
@@ -234,6 +231,7 @@ def format_audit(audit: Audit, timezone: str = "America/New_York") -> str:
         if watcher.status != "fired":
             lines.append(f"watcher {watcher.trade_id} ({watcher.symbol}): {watcher.status} at "
                          f"{clock_time(watcher.time, timezone)}: {watcher.detail}")
+    lines += [f"! {clock_time(m.time, timezone)} {m.event} {m.detail}" for m in audit.mismatches]
     if not lines:
         lines.append("no trades and no watchers in this journal")
     return "\n".join(lines)

@@ -100,3 +100,17 @@ def test_bad_input_exits_2(day: Path, tmp_path: Path, make: str | None, args: tu
     assert_clean_exit(result, 2)
     assert "--" in result.output
     assert named in result.output
+
+
+def test_a_mismatch_tied_to_no_trade_is_listed_too(tmp_path: Path) -> None:
+    from supervisor.port import BrokerTruth, Position
+
+    journal = tmp_path / "pos.sqlite"
+    clock = ManualClock(1_700_000_000.0)
+    recorder = JournalRecorder.open(journal, clock)
+    recorder.reconcile(BrokerTruth(positions=(Position(symbol="XYZ", quantity=50),)))  # nobody's shares
+    recorder.close()
+    data = json.loads(invoke("trades", "--journal", str(journal), "--json").output)
+    assert [(m["event"], m["detail"]) for m in data["mismatches"]] == [
+        ("PositionMismatch", "symbol=XYZ broker_position=50 executed_position=0")]
+    assert "PositionMismatch symbol=XYZ" in invoke("trades", "--journal", str(journal)).output

@@ -20,7 +20,9 @@ for second bars; and calls `pump()` so broker events reach the supervisor.
 - `Desk.open(...)` over an existing journal restores the supervisor (every trade) and re-arms the
   watchers that had not ended, replaying their journaled bars into them. One that would have fired
   on a replayed bar fired while nothing could send it: it ends as `missed` (a breakout is not
-  chased late).
+  chased late). Fast (second) bars are not journaled: a resumed watcher replays the minute bars.
+  After a restart, `catch_up()` reconciles the restored trades with the broker's truth (what
+  happened while the process was down: missed fills, vanished orders, positions).
 """
 
 from __future__ import annotations
@@ -307,6 +309,17 @@ class Desk:
                         self._handle(watch, signal)
                     if not watch.active:
                         break
+
+    def catch_up(self) -> bool:
+        """After a restart: reconcile the restored trades with the broker's truth. False when the
+        broker cannot answer now (the runner reconciles again after the reconnect)."""
+        if not self.recorder.trades():
+            return True
+        try:
+            self.runner.reconcile()
+        except ConnectionError:
+            return False
+        return True
 
     # -- reads ----------------------------------------------------------------------------------------
     def working_orders(self) -> list[str]:

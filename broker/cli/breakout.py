@@ -279,6 +279,8 @@ def _arm(desk: Any, driver: Any, setup: Any, values: Mapping[str, Any]) -> Any:
 
     if desk.recorder.journal.last_seq > 1:  # a journal with a history: continue where it stopped
         driver.skip_to(max(r.wall for r in desk.recorder.journal.records()))
+        if not desk.catch_up():
+            click.echo("the broker cannot be reached now: reconciling after the reconnect")
     resumed = desk.watches.get(setup.trade_id)
     if resumed is not None:
         click.echo(f"{setup.trade_id}: resumed from the journal ({resumed.status}"

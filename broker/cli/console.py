@@ -48,6 +48,8 @@ def console(*, broker_name: str, bars: str | None, quotes: str | None, journal: 
             records = list(desk.recorder.journal.records())
             if len(records) > 1:  # a journal with a history: the replay continues where it stopped
                 driver.skip_to(max(r.wall for r in records))
+                if not desk.catch_up():
+                    click.echo("the broker cannot be reached now: reconciling after the reconnect")
             prompt = Console(desk, driver, session_start=connection.exchange.bars[0].time, stdin=sys.stdin,
                              stdout=sys.stdout, timezone=timezone, interactive=interactive)
             with history(interactive):

@@ -86,3 +86,32 @@ def test_a_restart_never_sends_a_fire_it_finds_only_in_the_bars(tmp_path: Path) 
     assert "never sent (not chased late)" in missed["detail"]
     assert not notes(journal, "fired")
     assert not [r for r in read_journal(journal) if r.kind == "command" and isinstance(r.value, PlaceOrder)]
+
+
+def test_a_restart_against_a_living_broker_catches_up_then_closes(tmp_path: Path) -> None:
+    day = load_bars(bundled_day())
+    journal = tmp_path / "j.sqlite"
+    exchange = SimExchange(day)  # the broker outlives the process
+    setup = BreakoutSetup(trade_id="w1", symbol="SIM", level=100.49, quantity=100, take_profits=(101.2, 101.7, 102.4),
+                          tp_alloc=(40, 30, 30), stop_losses=(99.95,), entry=EntryType.MARKET,
+                          watch_from=day[0].time + 1800)
+    first = Desk.open(journal, exchange, exchange)
+    first.arm(setup)
+    SimDriver(first, exchange).run_until(day[90].time)  # 11:00: 60 held, TP2 and TP3 working
+    assert first.recorder.trade("w1").position == 60
+    first.close()  # the process dies here
+    while exchange.now() < day[135].time:  # 11:45: TP2 filled at 11:40 while nobody listened
+        exchange.step()
+    exchange.poll()
+    second = Desk.open(journal, exchange, exchange)
+    assert second.watches["w1"].status == "fired"  # never armed again
+    assert second.recorder.trade("w1").position == 60  # what the journal knew
+    assert second.catch_up()
+    assert second.recorder.trade("w1").position == 30  # the missed fill, from the broker's truth
+    SimDriver(second, exchange).run()
+    trade = second.recorder.trade("w1")
+    second.close()
+    assert (trade.state, trade.position, exchange.position("SIM")) == ("closed", 0, 0)
+    entries = [r for r in read_journal(journal) if r.kind == "command" and isinstance(r.value, PlaceOrder)
+               and r.value.order_ref == "w1:entry"]
+    assert len(entries) == 1

@@ -139,12 +139,11 @@ def open_desk(path: Path, connection: Any) -> Any:
         raise click.BadParameter(f"{path}: {exc}", param_hint="--journal") from None
 
 
-def outcome(trade_id: str, records: list[Any], *, ran_to_end: bool) -> tuple[int, str]:
-    """The exit code and the closing line of a run, from the journal."""
-    from broker.audit import MISMATCH_EVENTS, build
+def outcome(trade_id: str, records: list[Any], audit: Any, *, ran_to_end: bool) -> tuple[int, str]:
+    """The exit code and the closing line of a run, from the journal and its audit."""
+    from broker.audit import MISMATCH_EVENTS
     from supervisor import events as ev
 
-    audit = build(records, [trade_id])
     rejected = [r.value for r in records if r.kind == "supervisor_event" and isinstance(r.value, ev.LegRejected)
                 and r.value.trade_id == trade_id]
     broken = [r.value for r in records if r.kind == "supervisor_event"
@@ -256,7 +255,8 @@ def arm(*, tokens: tuple[str, ...], timezone: str, broker_name: str, bars: str |
             try:
                 before = desk.market.now()
                 while driver.step() and (stop_at is None or desk.market.now() < stop_at):
-                    view.update()  # a watcher's bar count moves without an event
+                    if driver.exchange.last_closed is not None:
+                        view.update()  # a watcher's bar count moves without an event
                     if speed:  # pacing for a person watching; the replay itself never waits
                         time.sleep(max(0.0, desk.market.now() - before) / speed)
                     before = desk.market.now()
@@ -266,8 +266,9 @@ def arm(*, tokens: tuple[str, ...], timezone: str, broker_name: str, bars: str |
             desk.close()
         records = read_journal(path)
         click.echo("")
-        click.echo(format_audit(build(records, [setup.trade_id]), timezone))
-        code, closing = outcome(setup.trade_id, records, ran_to_end=stop_at is None)
+        audit = build(records, [setup.trade_id])
+        click.echo(format_audit(audit, timezone))
+        code, closing = outcome(setup.trade_id, records, audit, ran_to_end=stop_at is None)
         click.echo(closing)
     sys.exit(code)
 

@@ -154,6 +154,9 @@ def outcome(trade_id: str, records: list[Any], audit: Any, *, ran_to_end: bool) 
         if rejected:
             return EXIT_BROKER, f"REFUSED: the broker rejected {rejected[0].leg} ({rejected[0].code}): nothing held"
         status = watcher.status if watcher is not None else "expired"
+        if status == "fired" and audit.trades:
+            entry = audit.trades[0].legs[0]
+            return EXIT_OK, f"NOT FILLED: the entry ended {entry.state} with nothing executed: nothing held"
         if status == "watching":
             return EXIT_OK, "WATCHING: stopped before the breakout; the watcher is in the journal"
         return EXIT_OK, f"{status.upper()}: {watcher.detail if watcher else 'nothing sent'}"

@@ -197,3 +197,12 @@ def test_every_command_has_an_example_in_its_help() -> None:
         head = result.output.split("Options:")[0]
         assert "Example" in head, f"{' '.join(path)} --help has no example"
         assert "order-supervisor " in head
+
+
+def test_a_limit_entry_that_never_fills_ends_with_nothing_held() -> None:
+    # at the ask (100.62) after the 10:19 close; the price never trades back through it before 16:00
+    result = arm("SIM", "--level", "100.49", "--qty", "100", "--tp", "101.2", "--sl", "99.95", "--watch-after", "30")
+    assert_clean_exit(result, 0)
+    assert "trade sim-100.49 (long SIM): aborted, position 0, entry filled 0" in result.output
+    assert result.output.strip().splitlines()[-1] == ("NOT FILLED: the entry ended cancelled with nothing executed: "
+                                                      "nothing held")

@@ -47,13 +47,14 @@ class Console(cmd.Cmd):
     prompt = "os> "
 
     def __init__(self, desk: Desk, driver: Any, *, session_start: float, stdin: IO[str], stdout: IO[str],
-                 timezone: str = "America/New_York", interactive: bool = False) -> None:
+                 timezone: str = "America/New_York", interactive: bool = False, bar_seconds: float = 60.0) -> None:
         super().__init__(stdin=stdin, stdout=stdout)
         self.use_rawinput = interactive
         self.desk, self.driver = desk, driver
         self.session_start, self.zone = session_start, ZoneInfo(timezone)
         self.timezone = timezone
         self.interactive = interactive
+        self.bar_seconds = bar_seconds
         desk.subscribe(self._show)
 
     # -- output ----------------------------------------------------------------------------------
@@ -111,7 +112,8 @@ class Console(cmd.Cmd):
             return
         symbol, values = merge_values(tuple(tokens), {})
         taken = set(self.desk.watches) | {t.trade_id for t in self.desk.recorder.trades()}
-        setup = build_setup(symbol, values, session_start=self.session_start, taken=taken, timezone=self.timezone)
+        setup = build_setup(symbol, values, session_start=self.session_start, taken=taken, timezone=self.timezone,
+                            bar_seconds=self.bar_seconds)
         watch = self.desk.arm(setup)
         self.say(watch.setup.describe())
 

@@ -71,8 +71,9 @@ def _converted(key: str, text: str) -> Any:
 
 
 def build_setup(symbol: str, values: Mapping[str, Any], *, session_start: float, taken: set[str] | None = None,
-                timezone: str = "America/New_York") -> Any:
-    """A validated `BreakoutSetup` from converted values (PlanError -> exit 2 naming the option)."""
+                timezone: str = "America/New_York", bar_seconds: float = 60.0) -> Any:
+    """A validated `BreakoutSetup` from converted values (PlanError -> exit 2 naming the option).
+    `bar_seconds`: the width of the bars the broker's data gives (fast entry needs second bars)."""
     from strategies.breakout import BreakoutSetup, FastEntry, RegularHours
     from supervisor.plan import EntryType, ExitMode, PlanError, Side
     from supervisor.port import TimeInForce
@@ -81,6 +82,9 @@ def build_setup(symbol: str, values: Mapping[str, Any], *, session_start: float,
         if required not in values:
             raise click.BadParameter(f"is required ({required}=... or {_SPEC[required][1]} ...)",
                                      param_hint=_SPEC[required][1])
+    if values.get("fast") and bar_seconds >= 60:
+        raise click.BadParameter(f"fast entry needs second bars; the data has {bar_seconds:g}-second bars "
+                                 f"(give --bars with 1- or 5-second bars)", param_hint="--fast")
     tp = values.get("tp")
     auto = tp == "auto"
     if values.get("tp_count") is not None and not auto:
@@ -242,11 +246,9 @@ def arm(*, tokens: tuple[str, ...], timezone: str, broker_name: str, bars: str |
                                  param_hint="--fast")
     connection = connect(BrokerChoice(broker_name, bars, quotes, sim_faults, (symbol,)))
     exchange = connection.exchange
-    if values.get("fast") and exchange.bars[0].seconds >= 60:
-        raise click.BadParameter(f"{bars} holds {exchange.bars[0].seconds:g}-second bars: fast entry needs second "
-                                 f"bars", param_hint="--fast")
     stop_at = _until(until, exchange.bars[0].time, timezone) if until else None
-    setup = build_setup(symbol, values, session_start=exchange.bars[0].time, timezone=timezone)
+    setup = build_setup(symbol, values, session_start=exchange.bars[0].time, timezone=timezone,
+                        bar_seconds=exchange.bars[0].seconds)
     out = sys.stdout  # the live table, or plain lines when this is not a terminal
     with journal_file(journal) as path:
         desk = open_desk(path, connection)

@@ -51,7 +51,8 @@ def console(*, broker_name: str, bars: str | None, quotes: str | None, journal: 
                 if not desk.catch_up():
                     click.echo("the broker cannot be reached now: reconciling after the reconnect")
             prompt = Console(desk, driver, session_start=connection.exchange.bars[0].time, stdin=sys.stdin,
-                             stdout=sys.stdout, timezone=timezone, interactive=interactive)
+                             stdout=sys.stdout, timezone=timezone, interactive=interactive,
+                             bar_seconds=connection.exchange.bars[0].seconds)
             with history(interactive):
                 prompt.cmdloop()
         finally:

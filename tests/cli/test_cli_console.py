@@ -53,12 +53,14 @@ def test_several_watchers_a_cancel_a_flatten_and_the_audit(tmp_path: Path) -> No
 
 def test_bad_verbs_and_bad_values_are_reported_and_the_console_goes_on() -> None:
     result = console(["bogus", "breakout SIM level=inf qty=1 tp=1 sl=1", "breakout SIM level=100 qty=0",
+                      "breakout SIM level=100 qty=1 tp=101 sl=99 fast=true",
                       "step -3", "run noon", "flatten", "breakout cancel NOPE", "time", "quit"])
     assert_clean_exit(result, 0)
     out = result.output
     assert "error: unknown verb 'bogus'" in out
     assert "error: Invalid value for --level: 'inf' is not a finite number" in out
     assert "error: Invalid value for --qty: '0' must be at least 1" in out
+    assert "error: Invalid value for --fast: fast entry needs second bars" in out
     assert "step N: N must be a whole number >= 1, got '-3'" in out
     assert "run HH:MM: 'noon' is not a time of day" in out
     assert "error: flatten SYMBOL" in out

@@ -22,7 +22,7 @@ from pathlib import Path
 import attrs
 
 from broker.sim import Bar, Fault, SimBroker, SimConfig, load_bars
-from strategies.breakout import BreakoutWatcher, Confirm, Expired, Trigger
+from strategies.breakout import BreakoutWatcher, Confirm, Expired, Failed, Trigger
 from supervisor.core import Supervisor
 from supervisor.events import SupervisorEvent
 from supervisor.plan import EntryType, ExitMode, Side, TradePlan
@@ -82,7 +82,7 @@ class SessionResult:
     events: tuple[SupervisorEvent, ...]
     sim_position: int
     elapsed: float  # wall-clock seconds the session took
-    signal: Trigger | Expired | None
+    signal: Trigger | Expired | Failed | None
     reconciliations: int
 
     @property
@@ -151,7 +151,7 @@ def run_breakout(
 
     runner.execute(supervisor.arm(plan))
     runner.pump()
-    signal: Trigger | Expired | None = None
+    signal: Trigger | Expired | Failed | None = None
     while sim.step():
         runner.pump()
         if on_step is not None:

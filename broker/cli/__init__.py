@@ -13,13 +13,21 @@ import click
 @click.group()
 @click.version_option(package_name="order-supervisor")
 def main() -> None:
-    """Supervise Interactive Brokers orders with explicit finite-state machines."""
+    """Supervise Interactive Brokers orders with explicit finite-state machines.
+
+    \b
+    Example:
+      order-supervisor breakout arm SIM --level 100.49 --qty 100 --tp 101.2-101.7 --sl 99.95 --watch-after 30
+
+    Exit codes: 0 ok (or expired, nothing sent); 2 bad input; 3 the broker refused or is out of
+    reach; 4 an invariant broke during the run.
+    """
 
 
 def _register() -> None:
-    from broker.cli import diagram, run, tws_sim
+    from broker.cli import breakout, chart, console, diagram, reconcile, run, trades, tws_sim
 
-    for module in (diagram, run, tws_sim):
+    for module in (breakout, chart, console, diagram, reconcile, run, trades, tws_sim):
         for command in module.COMMANDS:
             main.add_command(command)
 

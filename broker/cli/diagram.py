@@ -9,7 +9,12 @@ import click
 @click.argument("machine", required=False)
 @click.option("--format", "fmt", type=click.Choice(["mermaid", "md"]), default="mermaid", show_default=True)
 def diagram(machine: str | None, fmt: str) -> None:
-    """Print MACHINE's diagram (every machine when omitted), generated from its declaration."""
+    """Print MACHINE's diagram (every machine when omitted), generated from its declaration.
+
+    \b
+    Example:
+      order-supervisor diagram --format md > docs/machines.md
+    """
     from supervisor.diagrams import render
 
     try:

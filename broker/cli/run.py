@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+
+from broker.cli.options import NON_NEGATIVE, Number
+
+# finite only (`inf` and `nan` are refused here); the plan names a value out of range (level=-1.0)
+FINITE = Number()
 
 if TYPE_CHECKING:
     from broker.sim import Fault
@@ -26,9 +32,12 @@ def _numbers(values: Sequence[str], option: str, kind: type[float] | type[int]) 
     for value in values:
         for part in value.split(","):
             try:
-                out.append(kind(part.strip()))
+                number = kind(part.strip())
             except ValueError:
                 raise click.BadParameter(f"{part.strip()!r} is not a number", param_hint=option) from None
+            if not math.isfinite(number):
+                raise click.BadParameter(f"{part.strip()!r} is not a finite number", param_hint=option)
+            out.append(number)
     return tuple(out)
 
 
@@ -59,11 +68,11 @@ def _parse_faults(values: Sequence[str]) -> list[Fault]:
 @click.option("--symbol", default="SIM", show_default=True)
 @click.option("--trade-id", default="breakout", show_default=True)
 @click.option("--side", type=click.Choice(["long", "short"]), default="long", show_default=True)
-@click.option("--level", type=float, default=100.49, show_default=True,
+@click.option("--level", type=FINITE, default=100.49, show_default=True,
               help="breakout level: a bar closing at or beyond it triggers the entry")
 @click.option("--qty", type=int, default=100, show_default=True, help="shares to enter")
 @click.option("--entry", "entry_type", type=click.Choice(["market", "limit"]), default="limit", show_default=True)
-@click.option("--entry-price", type=float, default=100.70, show_default=True,
+@click.option("--entry-price", type=FINITE, default=100.70, show_default=True,
               help="the entry's limit (for a market entry, the reference price the plan is checked against)")
 @click.option("--tp", "tps", multiple=True, default=("101.2,101.7,102.4",), show_default=True,
               help="take-profit prices, repeatable or comma-separated")
@@ -75,7 +84,7 @@ def _parse_faults(values: Sequence[str]) -> list[Fault]:
 @click.option("--exit-mode", type=click.Choice(["auto", "detached", "attached"]), default="auto", show_default=True,
               help="attached: bracket children the broker may size to the parent (QuantityMismatch watches)")
 @click.option("--confirm", type=click.Choice(["close", "touch"]), default="close", show_default=True)
-@click.option("--watch-after", type=float, default=30.0, show_default=True,
+@click.option("--watch-after", type=NON_NEGATIVE, default=30.0, show_default=True,
               help="minutes after the first bar before the breakout is watched (the opening range)")
 @click.option("--max-bars", type=int, default=None, help="expire the watcher after this many bars without a breakout")
 @click.option("--sim-fault", "sim_faults", multiple=True, metavar="NAME", help=_fault_help())
@@ -92,7 +101,12 @@ def run(*, csv_path: str | None, symbol: str, trade_id: str, side: str, level: f
         orphan_policy: str, journal_path: str | None, quiet: bool) -> None:
     """Arm a breakout ladder on the embedded simulated exchange and supervise it through the day.
 
-    Exits 0 when the trade ends closed, flat at the broker and in the books, every leg final."""
+    Exits 0 when the trade ends closed, flat at the broker and in the books, every leg final.
+
+    \b
+    Example:
+      order-supervisor run --tp 101.2,101.7 --sl 99.95 --sim-fault duplicate-executions
+    """
     from broker.report import format_event, format_summary
     from broker.sim_session import DOCUMENTED_SPLIT, run_breakout
     from strategies.breakout import BreakoutWatcher

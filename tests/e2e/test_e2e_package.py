@@ -40,7 +40,7 @@ def test_the_quick_start_is_two_single_line_commands_from_a_bare_python() -> Non
     assert len(commands) == 2
     for command in commands:
         assert command.startswith("python -m venv .venv && . .venv/bin/activate && pip install ")
-    assert commands[0].endswith("&& order-supervisor run")
+    assert " && order-supervisor breakout arm " in commands[0]  # arms a breakout, prints the audit
 
 
 def test_ci_runs_the_quick_start_test_command_then_the_linters() -> None:

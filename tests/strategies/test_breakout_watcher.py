@@ -15,6 +15,7 @@ class B:
     high: float
     low: float
     close: float
+    open: float = 100.0
 
     @property
     def end(self) -> float:
@@ -73,6 +74,8 @@ def test_bars_before_the_start_are_not_watched() -> None:
     ({"level": 0.0}, "level"),
     ({"level": 100.5, "confirm": "wick"}, "confirm"),
     ({"level": 100.5, "max_bars": 0}, "max_bars"),
+    ({"level": float("inf")}, "level"),
+    ({"level": float("nan")}, "level"),
 ])
 def test_bad_settings_name_the_field(kwargs: dict[str, object], field: str) -> None:
     with pytest.raises(PlanError) as caught:

@@ -1,0 +1,317 @@
+"""`order-supervisor breakout arm`: arm one breakout watcher, show its legs live, print the audit.
+
+The same setup is read from options (`--level 190 --qty 100 --tp 195-198-205 --sl 187`) or from the
+operator's tokens (`AAPL level=190 qty=100 tp=195-198-205 sl=187 tp_alloc=60-30-10`, or the
+shorthand `XRTX 0.42 1000 tp-2 sl=0.37`); `build_setup` turns either into a validated
+`BreakoutSetup` (the console uses it too). Then: connect (`brokers.connect`, the one place the broker
+is chosen), open the journal (`--journal`, or a temporary one), print the plan, arm, run with the
+live table (plain lines when not a terminal), and print the audit of the trade from the journal.
+Exit codes: 0 closed and flat, or expired with nothing sent; 2 bad input; 3 the broker refused (a
+rejected order) or is out of reach; 4 an invariant broke (a mismatch event, or shares left held).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import click
+
+from broker.cli import options as opt
+from broker.cli.options import EXIT_BROKER, EXIT_INVARIANT, EXIT_OK
+
+_SPEC: dict[str, tuple[click.ParamType, str]] = {  # type: ignore[type-arg]
+    "level": (opt.POSITIVE_PRICE, "--level"), "qty": (opt.QUANTITY, "--qty"),
+    "side": (click.Choice(["long", "short"]), "--side"), "tp": (opt.PriceList(allow_auto=True), "--tp"),
+    "tp_count": (opt.Count(1, 3), "--tp-count"), "tp_alloc": (opt.Parts(), "--tp-alloc"),
+    "sl": (opt.PriceList(), "--sl"), "stop_updates": (opt.PriceList(), "--stop-updates"),
+    "rule": (click.Choice(["close", "touch", "break-confirm"]), "--rule"),
+    "entry": (click.Choice(["limit", "market"]), "--entry"), "limit_offset": (opt.Count(0, 100), "--limit-offset"),
+    "quote_age": (opt.POSITIVE_SECONDS, "--quote-age"),
+    "tif": (click.Choice(["DAY", "GTC"], case_sensitive=False), "--tif"),
+    "outside_rth": (click.BOOL, "--outside-rth"), "rth": (click.STRING, "--rth"),
+    "max_bars": (opt.Count(1), "--max-bars"), "watch_after": (opt.NON_NEGATIVE, "--watch-after"),
+    "fast": (click.BOOL, "--fast"), "fast_offset": (opt.NON_NEGATIVE, "--fast-offset"),
+    "atr_bars": (opt.Count(1, 500), "--atr-bars"),
+    "exit_mode": (click.Choice(["auto", "detached", "attached"]), "--exit-mode"),
+    "account": (click.STRING, "--account"), "trade_id": (click.STRING, "--trade-id"),
+}
+
+
+def merge_values(tokens: tuple[str, ...], given: Mapping[str, Any], symbol: str | None = None
+                 ) -> tuple[str, dict[str, Any]]:
+    """Tokens and options into one dict of converted values; a key given both ways is an error."""
+    values = {k: v for k, v in given.items() if v is not None}
+    if tokens:
+        symbol, raw = opt.breakout_tokens(tokens)
+        for key, text in raw.items():
+            if key in values:
+                option = _SPEC[key][1]
+                raise click.BadParameter(f"given as {key}={text} and as {option}", param_hint=option)
+            values[key] = _converted(key, text)
+    if symbol is None:
+        raise click.UsageError("give a SYMBOL, e.g. breakout arm AAPL --level 190 --qty 100 --tp 195 --sl 187")
+    return symbol, values
+
+
+def _converted(key: str, text: str) -> Any:
+    kind, option = _SPEC[key]
+    try:
+        return kind.convert(text, None, None)
+    except click.BadParameter as exc:
+        raise click.BadParameter(exc.message, param_hint=option) from None
+
+
+def build_setup(symbol: str, values: Mapping[str, Any], *, session_start: float, taken: set[str] | None = None,
+                timezone: str = "America/New_York", bar_seconds: float = 60.0) -> Any:
+    """A validated `BreakoutSetup` from converted values (PlanError -> exit 2 naming the option).
+    `bar_seconds`: the width of the bars the broker's data gives (fast entry needs second bars)."""
+    from strategies.breakout import BreakoutSetup, FastEntry, RegularHours
+    from supervisor.plan import EntryType, ExitMode, PlanError, Side
+    from supervisor.port import TimeInForce
+
+    for required in ("level", "qty"):
+        if required not in values:
+            raise click.BadParameter(f"is required ({required}=... or {_SPEC[required][1]} ...)",
+                                     param_hint=_SPEC[required][1])
+    if values.get("fast") and bar_seconds >= 60:
+        raise click.BadParameter(f"fast entry needs second bars; the data has {bar_seconds:g}-second bars "
+                                 f"(give --bars with 1- or 5-second bars)", param_hint="--fast")
+    tp = values.get("tp")
+    auto = tp == "auto"
+    if values.get("tp_count") is not None and not auto:
+        raise click.BadParameter("goes with --tp auto", param_hint="--tp-count")
+    level = values["level"]
+    trade_id = values.get("trade_id") or f"{symbol.lower()}-{level:g}"
+    if "trade_id" not in values and taken:
+        base, n = trade_id, 2
+        while trade_id in taken:
+            trade_id, n = f"{base}-{n}", n + 1
+    rth = values.get("rth")
+    try:
+        hours = None if rth is not None and rth.lower() == "off" else (
+            RegularHours.parse(rth, timezone) if rth else RegularHours(timezone=timezone))
+        watch_after = values.get("watch_after")
+        return BreakoutSetup(
+            trade_id=trade_id, symbol=symbol, level=level, quantity=values["qty"],
+            side=Side(values.get("side", "long")), rule=values.get("rule", "close"),
+            entry=EntryType(values.get("entry", "limit")), limit_offset_ticks=values.get("limit_offset", 0),
+            quote_age=values.get("quote_age", 5.0),
+            take_profits=() if auto or tp is None else tp,
+            tp_auto=(values.get("tp_count") or 2) if auto else 0, atr_bars=values.get("atr_bars", 14),
+            stop_losses=values.get("sl") or (), tp_alloc=values.get("tp_alloc"),
+            stop_updates=values.get("stop_updates") or (), tif=TimeInForce(str(values.get("tif", "DAY")).upper()),
+            outside_rth=values.get("outside_rth"), account=values.get("account") or "",
+            exit_mode=ExitMode(values.get("exit_mode", "auto")), max_bars=values.get("max_bars"), hours=hours,
+            fast=FastEntry(values.get("fast_offset", 0.0)) if values.get("fast") else None,
+            watch_from=None if watch_after is None else session_start + watch_after * 60,
+        )
+    except PlanError as exc:
+        raise opt.plan_error(exc) from None
+
+
+@contextlib.contextmanager
+def journal_file(path: str | None) -> Iterator[Path]:
+    """`--journal PATH`, or a temporary journal removed afterwards."""
+    if path is not None:
+        yield Path(path)
+        return
+    folder = tempfile.mkdtemp(prefix="order-supervisor-")
+    try:
+        yield Path(folder) / "journal.sqlite"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def open_desk(path: Path, connection: Any) -> Any:
+    from broker.desk import Desk
+    from supervisor.journal import JournalError
+
+    if path.exists() and not path.is_file():
+        raise click.BadParameter(f"{path} is not a file", param_hint="--journal")
+    try:
+        return Desk.open(path, connection.exchange, connection.exchange, session=connection.session)
+    except (JournalError, OSError) as exc:
+        raise click.BadParameter(f"{path}: {exc}", param_hint="--journal") from None
+
+
+def outcome(trade_id: str, records: list[Any], audit: Any, *, ran_to_end: bool) -> tuple[int, str]:
+    """The exit code and the closing line of a run, from the journal and its audit."""
+    from broker.audit import MISMATCH_EVENTS
+    from supervisor import events as ev
+
+    rejected = [r.value for r in records if r.kind == "supervisor_event" and isinstance(r.value, ev.LegRejected)
+                and r.value.trade_id == trade_id]
+    broken = [r.value for r in records if r.kind == "supervisor_event"
+              and isinstance(r.value, MISMATCH_EVENTS) and not isinstance(r.value, ev.LateFill)
+              and r.value.trade_id in (trade_id, "")]
+    watcher = next((w for w in audit.watchers if w.trade_id == trade_id), None)
+    if not audit.trades or (audit.trades[0].entry_filled == 0 and audit.trades[0].state in ("aborted", "armed")):
+        if rejected:
+            return EXIT_BROKER, f"REFUSED: the broker rejected {rejected[0].leg} ({rejected[0].code}): nothing held"
+        status = watcher.status if watcher is not None else "expired"
+        if status == "fired" and audit.trades:
+            entry = audit.trades[0].legs[0]
+            return EXIT_OK, f"NOT FILLED: the entry ended {entry.state} with nothing executed: nothing held"
+        if status == "watching":
+            return EXIT_OK, "WATCHING: stopped before the breakout; the watcher is in the journal"
+        return EXIT_OK, f"{status.upper()}: {watcher.detail if watcher else 'nothing sent'}"
+    trade = audit.trades[0]
+    if broken:
+        kinds = sorted({type(b).__name__ for b in broken})
+        return EXIT_INVARIANT, f"INVARIANT: {', '.join(kinds)} during the run (see the audit above)"
+    if rejected:
+        return EXIT_BROKER, f"REFUSED: the broker rejected {', '.join(sorted({r.leg for r in rejected}))}"
+    if trade.position and ran_to_end:
+        return EXIT_INVARIANT, f"INVARIANT: the run ended with {trade.position} shares held"
+    if trade.position:
+        return EXIT_OK, f"STOPPED: {trade.position} shares held, under {trade.state} exits"
+    return EXIT_OK, f"OK: {trade.state}, flat, realized P&L {trade.realized_pnl:.2f}"
+
+
+@click.group()
+def breakout() -> None:
+    """Breakout watchers: arm one on a broker and supervise its trade.
+
+    \b
+    Example:
+      order-supervisor breakout arm AAPL level=190 qty=100 tp=195-198-205 sl=187
+    """
+
+
+@breakout.command("arm")
+@click.argument("tokens", nargs=-1)
+@click.option("--level", type=opt.POSITIVE_PRICE, help="the breakout level")
+@click.option("--qty", type=opt.QUANTITY, help="shares to enter")
+@click.option("--side", type=click.Choice(["long", "short"]), help="long (default) or a short breakdown")
+@click.option("--tp", type=opt.PriceList(allow_auto=True), help="take-profits 195-198-205 (1 to 3), or auto")
+@click.option("--tp-count", type=opt.Count(1, 3), help="with --tp auto: how many levels (1-3)")
+@click.option("--tp-alloc", type=opt.Parts(), help="split: shares (sum = --qty) or percent (sum = 100)")
+@click.option("--sl", type=opt.PriceList(), help="stop: one price, or one per level")
+@click.option("--stop-updates", type=opt.PriceList(), help="stop prices after TP1, after TP2 (default break-even)")
+@click.option("--rule", type=click.Choice(["close", "touch", "break-confirm"]), help="[default: close]")
+@click.option("--entry", type=click.Choice(["limit", "market"]), help="limit at the ask (default) or market")
+@click.option("--limit-offset", type=opt.Count(0, 100), help="ticks above the ask for the limit [default: 0]")
+@click.option("--quote-age", type=opt.POSITIVE_SECONDS, help="oldest quote a limit entry accepts [default: 5s]")
+@click.option("--tif", type=click.Choice(["DAY", "GTC"], case_sensitive=False), help="[default: DAY]")
+@click.option("--outside-rth/--rth-only", "outside_rth", default=None, help="orders may fill outside regular hours")
+@click.option("--rth", help="watched hours HH:MM-HH:MM, or off [default: 09:30-16:00]")
+@click.option("--timezone", default="America/New_York", show_default=True, help="the exchange's time zone")
+@click.option("--max-bars", type=opt.Count(1), help="expire after this many watched bars without a breakout")
+@click.option("--watch-after", type=opt.NON_NEGATIVE, help="minutes after the first bar before watching")
+@click.option("--fast", is_flag=True, default=None, help="fast entry on second bars (needs --bars of 1-59 s bars)")
+@click.option("--fast-offset", type=opt.NON_NEGATIVE, help="with --fast: distance beyond the level [default: 0]")
+@click.option("--atr-bars", type=opt.Count(1, 500), help="bars of history for --tp auto [default: 14]")
+@click.option("--exit-mode", type=click.Choice(["auto", "detached", "attached"]), help="[default: auto]")
+@click.option("--account", help="the broker account")
+@click.option("--trade-id", help="[default: symbol-level, e.g. aapl-190]")
+@click.option("--broker", "broker_name", type=click.Choice(["sim", "ib"]), default="sim", show_default=True)
+@click.option("--bars", type=click.Path(dir_okay=False), help="sim: bars CSV [default: the bundled day]")
+@click.option("--quotes", type=click.Path(dir_okay=False), help="sim: quotes CSV (timestamp,bid,ask)")
+@click.option("--journal", type=click.Path(dir_okay=False), help="journal file (kept; reused to resume)")
+@click.option("--sim-fault", "sim_faults", multiple=True, metavar="NAME", help="sim: inject a fault (repeatable)")
+@click.option("--until", help="sim: stop the replay at HH:MM (exchange time), leaving what works")
+@click.option("--speed", type=opt.NON_NEGATIVE, default=0.0,
+              help="sim: replay at this many exchange seconds per second (e.g. 60), to watch it [default: 0, "
+                   "as fast as possible]")
+def arm(*, tokens: tuple[str, ...], timezone: str, broker_name: str, bars: str | None, quotes: str | None,
+        journal: str | None, sim_faults: tuple[str, ...], until: str | None, speed: float, **given: Any) -> None:
+    """Arm a breakout on SYMBOL and supervise it until it closes (or expires).
+
+    \b
+    Examples:
+      order-supervisor breakout arm SIM --level 100.49 --qty 100 --tp 101.2-101.7-102.4 \\
+          --tp-alloc 40-30-30 --sl 99.95 --entry market --watch-after 30
+      order-supervisor breakout arm AAPL level=190 qty=100 tp=195-198-205 sl=187 tp_alloc=60-30-10
+      order-supervisor breakout arm XRTX 0.42 1000 tp-2 sl=0.37
+
+    Exit codes: 0 closed and flat, or expired with nothing sent; 2 bad input; 3 the broker refused
+    or is out of reach; 4 an invariant broke during the run.
+    """
+    from broker import live_table
+    from broker.audit import build, format_audit, read_journal
+    from broker.cli.brokers import BrokerChoice, connect
+
+    symbol, values = merge_values(tokens, given)
+    if values.get("fast") and not bars:
+        raise click.BadParameter("needs --bars with bars shorter than a minute (the bundled day has 1-minute bars)",
+                                 param_hint="--fast")
+    connection = connect(BrokerChoice(broker_name, bars, quotes, sim_faults, (symbol,)))
+    exchange = connection.exchange
+    stop_at = _until(until, exchange.bars[0].time, timezone) if until else None
+    setup = build_setup(symbol, values, session_start=exchange.bars[0].time, timezone=timezone,
+                        bar_seconds=exchange.bars[0].seconds)
+    out = sys.stdout  # the live table, or plain lines when this is not a terminal
+    with journal_file(journal) as path:
+        desk = open_desk(path, connection)
+        driver = connection.driver(desk)
+        try:
+            setup = _arm(desk, driver, setup, values)
+            view = live_table.for_stream(desk, out, timezone)
+            desk.subscribe(view.update)
+            try:
+                before = desk.market.now()
+                while driver.step() and (stop_at is None or desk.market.now() < stop_at):
+                    if driver.exchange.last_closed is not None:
+                        view.update()  # a watcher's bar count moves without an event
+                    if speed:  # pacing for a person watching; the replay itself never waits
+                        time.sleep(max(0.0, desk.market.now() - before) / speed)
+                    before = desk.market.now()
+            finally:
+                view.close()
+        finally:
+            desk.close()
+        records = read_journal(path)
+        click.echo("")
+        audit = build(records, [setup.trade_id])
+        click.echo(format_audit(audit, timezone))
+        code, closing = outcome(setup.trade_id, records, audit, ran_to_end=stop_at is None)
+        click.echo(closing)
+    sys.exit(code)
+
+
+def _arm(desk: Any, driver: Any, setup: Any, values: Mapping[str, Any]) -> Any:
+    """Arm the watcher (or take it back from the journal) and print its plan; returns its setup."""
+    from broker.desk import DeskError
+    from supervisor.plan import PlanError
+
+    if desk.recorder.journal.last_seq > 1:  # a journal with a history: continue where it stopped
+        driver.skip_to(max(r.wall for r in desk.recorder.journal.records()))
+        if not desk.catch_up():
+            click.echo("the broker cannot be reached now: reconciling after the reconnect")
+    resumed = desk.watches.get(setup.trade_id)
+    if resumed is not None:
+        click.echo(f"{setup.trade_id}: resumed from the journal ({resumed.status}"
+                   + (f": {resumed.detail})" if resumed.detail else ")"))
+        click.echo(resumed.setup.describe() + "\n")
+        return resumed.setup
+    if setup.auto:
+        driver.run_bars(max(setup.atr_bars, int(values.get("watch_after") or 0)) - len(desk.market.history()))
+    try:
+        watch = desk.arm(setup)
+    except PlanError as exc:
+        raise opt.plan_error(exc) from None
+    except DeskError as exc:
+        raise click.BadParameter(str(exc), param_hint="--trade-id") from None
+    click.echo(watch.setup.describe() + "\n")
+    return watch.setup
+
+
+def _until(text: str, first: float, timezone: str) -> float:
+    try:
+        clock = dt.time.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a time of day HH:MM", param_hint="--until") from None
+    day = dt.datetime.fromtimestamp(first, ZoneInfo(timezone)).date()
+    return dt.datetime.combine(day, clock, tzinfo=ZoneInfo(timezone)).timestamp()
+
+
+COMMANDS = [breakout]

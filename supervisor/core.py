@@ -68,6 +68,7 @@ class Supervisor:
         self._subscribers: list[Subscriber] = []
         self._trades: dict[str, TradeRecord] = {}
         self._deferred: list[tuple[float, Callable[[], None]]] = []  # (when it happened, the work)
+        self._settling = False
         self.desk = Desk(self.policy, self._emit)
         self.execs = ExecBook()
         self.protection = Protection(self.desk)
@@ -224,11 +225,18 @@ class Supervisor:
 
     def _settle(self) -> None:
         """Record what a fast path handed out, as of the moment it did (intents, deadlines and
-        events carry that time, not the time of the call that settles them)."""
+        events carry that time, not the time of the call that settles them). A subscriber that
+        reads a trade while this runs (a live table) finds it settling: the outer call finishes."""
+        if self._settling:
+            return
         now = self.desk.now
-        while self._deferred:
-            self.desk.now, work = self._deferred.pop(0)
-            work()
+        self._settling = True
+        try:
+            while self._deferred:
+                self.desk.now, work = self._deferred.pop(0)
+                work()
+        finally:
+            self._settling = False
         self.desk.now = now
         if self.desk.handed_out:
             left = sorted(self.desk.handed_out)

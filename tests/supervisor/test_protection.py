@@ -222,6 +222,18 @@ def test_submitting_the_same_trade_twice_returns_no_new_commands() -> None:
     assert len(h.sup.trades()) == 1
 
 
+def test_a_subscriber_reading_the_trade_while_the_trigger_settles_sends_the_entry_once() -> None:
+    """A live table reads the trade from inside the supervisor's events: the trigger's entry,
+    already handed out, is recorded, not handed out again."""
+    h = Harness()
+    h.sup.subscribe(lambda event: h.sup.trade("T1"))
+    out = h.sup.arm(plan()) + h.sup.trigger("T1")
+    out += h.sup.settle()
+    assert [c.order_ref for c in out] == ["T1:entry"]
+    assert not h.of_type(ev.InvariantViolated)
+    assert h.sup.trade("T1").leg("entry").state == "pending"
+
+
 def test_events_for_unknown_orders_are_reported_not_raised() -> None:
     h = Harness()
     assert h.feed(accepted("tp9", 10, trade_id="NOPE"), execution("x", 5, 10.0, trade_id="NOPE")) == []

@@ -227,7 +227,7 @@ TRADE_MACHINES: dict[str, type[StateMachine]] = {
 }
 
 
-def trade_rig(*, attached: bool = False, levels: int = 1) -> Rig:
+def trade_rig(*, levels: int = 1) -> Rig:
     entry = leg_model("T1:entry", state="armed")
     rig: Rig = {"entry": entry}
     pairs = []
@@ -237,7 +237,7 @@ def trade_rig(*, attached: bool = False, levels: int = 1) -> Rig:
         pairs.append(pair)
         suffix = "" if level == 1 else str(level)
         rig.update({f"tp{suffix}": tp, f"sl{suffix}": sl, f"pair{suffix}": pair})
-    model = TradeModel("T1", entry, QTY * levels, attached=attached, pairs=pairs)
+    model = TradeModel("T1", entry, QTY * levels, pairs=pairs)
     rig.update({"trade": model, "ladder": model, "cover": model, "milestones": model})
     return rig
 
@@ -265,11 +265,12 @@ TRADE_SETUPS: dict[str, Setup] = {
     "aborted": ("aborted", [ev("trade", "abort")]),
 }
 
+ATTACHED = [put("ladder", attached=True), ev("ladder", "start")]  # the plan attaches its exits
 LADDER_SETUPS: dict[str, Setup] = {
     "waiting": ("waiting", []),
-    "attached": ("attached", [ev("ladder", "start")]),  # an attached plan: see `drive_trade`
+    "attached": ("attached", ATTACHED),
     "building": ("building", [ev("ladder", "shares_added")]),
-    "detaching": ("detaching", [ev("ladder", "start"), ev("ladder", "detach")]),
+    "detaching": ("detaching", [*ATTACHED, ev("ladder", "detach")]),
     "complete": ("complete", [ev("ladder", "entry_ended")]),
 }
 
@@ -302,15 +303,12 @@ TRADE_LEVEL_SETUPS: dict[str, dict[str, Setup]] = {
 }
 
 
-def drive_trade(who: str, setup: str, extra: list[Step] | None = None, *, attached: bool | None = None,
-                levels: int = 2) -> Rig:
-    """A trade rig with the machine `who` (trade, ladder, cover, milestones) in `setup`'s state.
-    The ladder's `attached` setups come from a plan whose exits ride with the entry (the plan's
-    choice, written at arm time); `attached=` overrides it."""
+def drive_trade(who: str, setup: str, extra: list[Step] | None = None) -> Rig:
+    """A trade rig (its entry, and one ladder level; two for the milestones) with the machine
+    `who` (trade, ladder, cover, milestones) in `setup`'s state, then `extra` steps."""
     state, steps = TRADE_LEVEL_SETUPS[who][setup]
-    if attached is None:
-        attached = who == "ladder" and setup in ("attached", "detaching")
-    rig = trade_rig(attached=attached, levels=levels)
+    levels = 2 if who == "milestones" else 1
+    rig = trade_rig(levels=levels)
     machines = trade_machines(levels)
     run(rig, machines, steps)
     reached = getattr(rig["trade"], STATE_FIELDS[who])

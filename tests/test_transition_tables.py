@@ -37,9 +37,9 @@ from tables.entry_leg import ENTRY_LEG
 from tables.ladder import LADDER, LADDER_INTENTS
 from tables.leg import LEG
 from tables.milestones import MILESTONES, MILESTONES_INTENTS
-from tables.oca_pair import OCA_PAIR, OCA_PAIR_DISPUTED, OCA_PAIR_INTENTS
+from tables.oca_pair import OCA_PAIR, OCA_PAIR_DISPUTED, OCA_PAIR_INTENTS, OCA_PAIR_UNDECLARED
 from tables.stop_leg import STOP_LEG
-from tables.trade import TRADE, TRADE_DISPUTED, TRADE_INTENTS
+from tables.trade import TRADE, TRADE_DISPUTED, TRADE_INTENTS, TRADE_UNDECLARED
 
 from machines import MACHINES, Cover, EntryLeg, Ladder, Leg, Milestones, OcaPair, StopLeg, Trade
 
@@ -54,6 +54,7 @@ TABLES: dict[str, tuple[type[StateMachine], Table, Intents, Disputed]] = {
     "Cover": (Cover, COVER, COVER_INTENTS, {}),
     "Milestones": (Milestones, MILESTONES, MILESTONES_INTENTS, {}),
 }
+UNDECLARED = {"OcaPair": OCA_PAIR_UNDECLARED, "Trade": TRADE_UNDECLARED}
 TRADE_LEVEL = {"Trade": "trade", "Ladder": "ladder", "Cover": "cover", "Milestones": "milestones"}
 
 
@@ -95,10 +96,21 @@ def test_table_covers_every_state_and_event(name: str) -> None:
         if target == NOT_ALLOWED:
             assert guard is None
             assert rows_per_pair[(state, event)] == 1, (state, event)
-    # every intent belongs to a row that moves or stays, every dispute to a pair of the table
+    # every intent belongs to a row that moves or stays, every dispute to a pair of the table, every
+    # row the table wants and the machine lacks to a disputed pair
     keys = {(state, event, guard) for state, event, guard, target in table if target != NOT_ALLOWED}
     assert set(intents) <= keys, set(intents) - keys
     assert set(disputed) <= every_pair
+    undeclared = UNDECLARED.get(name, ())
+    assert set(undeclared) <= set(table)
+    assert {(state, event) for state, event, _, _ in undeclared} <= set(disputed)
+
+
+def test_the_disputed_rows_are_the_ones_the_machines_lack() -> None:
+    for name, undeclared in UNDECLARED.items():
+        machine, table, _, disputed = TABLES[name]
+        declared = declared_rows(machine)
+        assert set(undeclared) == {row for row in rows_of_pairs(table, disputed) if row not in declared}, name
 
 
 # -- the check bites ----------------------------------------------------------------------------
@@ -167,6 +179,10 @@ KWARGS: dict[str, dict[str, Any]] = {
     "request_replace": {"stop_price": 9.5},  # a StopLeg reprice needs one; a Leg ignores it
     "reject": {"reason": "201 test"},
 }
+
+
+def rows_of_pairs(table: Table, pairs: Disputed) -> list[Row]:
+    return [row for row in table if (row[0], row[1]) in pairs]
 
 
 def unguarded_rows(table: Table) -> list[Row]:

@@ -14,9 +14,12 @@ row tests fire every row and compare what the machine recorded with it.
 
 A table may hold a row its machine does not declare because the row as declared is believed to be
 wrong: the table says what the machine should do, and the machine's module says why it differs in
-its `DISPUTED` map ((state, event) -> the reasoning). The comparison with the declaration leaves
-those (state, event) pairs out and checks each one in a test of its own, expected to fail (strict:
-it must fail until the machine is fixed or the table is corrected).
+its `DISPUTED` map ((state, event) -> the reasoning), and lists the rows it wants that the machine
+does not declare in its `UNDECLARED` tuple (the row tests whose case goes through one of them are
+expected to fail: a static list, so no test outcome is decided by reading the declaration). The
+comparison with the declaration leaves those (state, event) pairs out and checks each one in a test
+of its own, expected to fail (strict: it must fail until the machine is fixed or the table is
+corrected).
 """
 
 from __future__ import annotations

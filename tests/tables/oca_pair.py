@@ -9,7 +9,7 @@ while repairs are left, else the level is exposed. Rows: (state, event, guard, t
 from __future__ import annotations
 
 from tables import NOT_ALLOWED as NO
-from tables import Disputed, Intents, Table
+from tables import Disputed, Intents, Row, Table
 
 # every event is answered in every state but three pairs: a level is attached only before it began
 OCA_PAIR: Table = (
@@ -142,3 +142,8 @@ OCA_PAIR_DISPUTED: Disputed = {
         "before the mixed row, as from `armed`, `reducing` and `exposed`."
     ),
 }
+
+OCA_PAIR_UNDECLARED: tuple[Row, ...] = (
+    ("replacing",      "leg_changed",  "both_done and tp_took_all",      "closed_by_tp"),
+    ("replacing",      "leg_changed",  "both_done and sl_took_all",      "closed_by_sl"),
+)

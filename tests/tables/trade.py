@@ -7,7 +7,7 @@ outside. A fill that beats a cancel reopens `closed` and `aborted`. Rows: (state
 from __future__ import annotations
 
 from tables import NOT_ALLOWED as NO
-from tables import Disputed, Intents, Table
+from tables import Disputed, Intents, Row, Table
 
 TRADE: Table = (
     # state, event, guard, target
@@ -114,3 +114,7 @@ TRADE_DISPUTED: Disputed = {
         "until the next exit fill."
     ),
 }
+
+TRADE_UNDECLARED: tuple[Row, ...] = (
+    ("protecting",   "covered",      "exits_started",   "scaling_out"),
+)

@@ -37,7 +37,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from statemachine import StateMachine
 from statemachine.exceptions import TransitionNotAllowed
-from tables import declared_steps
+from tables import declared_steps, event_ids
 from tables.drive import ENTRY_SETUPS, LEG_SETUPS, drive_leg, fire, leg_model
 
 from machines import LIVE_STATES, TERMINAL_STATES, EntryLeg, ExecBook, ExecKind, Fill, Leg, LegModel, StopLeg
@@ -156,7 +156,7 @@ class Step:
 
 EVENT_PICKS = 16
 ENDS_BEFORE_SENDING = ("withdraw", "expire")  # dead ends for a walk: only when wandering
-KWARGS = [  # what an event may carry; an event takes what its callbacks name and ignores the rest
+KWARGS: list[dict[str, Any]] = [  # what an event may carry; an event takes what its callbacks name and ignores the rest
     {},
     {"qty": None, "stop_price": 9.5},  # a reprice (a StopLeg needs a stop price)
     {"qty": 3, "stop_price": 9.0},  # a resize, maybe below what executed
@@ -170,7 +170,7 @@ KWARGS = [  # what an event may carry; an event takes what its callbacks name an
 def steps_for(machine: type[StateMachine]) -> st.SearchStrategy[list[Step]]:
     """Walks of 6 to 30 steps. Each step is four small draws (cheap to generate and to shrink):
     the order, an execution or not (and which), the event's pick, the kwargs."""
-    events = sorted(e.id for e in machine.events if e.id != "fill")
+    events = sorted(e for e in event_ids(machine) if e != "fill")
 
     def decode(ref: int, execution: Exec | None, pick: int, extra: int) -> Step:
         return Step(ref=REFS[ref], execution=execution, qty=1 + extra % 6, price=(9.5, 10.0, 10.25)[extra % 3],
@@ -242,7 +242,7 @@ def check_legs(name: str, steps: list[Step]) -> None:
 
 # a modest count by default, from the profile in tests/conftest.py (HYPOTHESIS_PROFILE=thorough
 # for a long run)
-EXAMPLES = max(settings.default.max_examples // 3, 20)
+EXAMPLES = max(settings().max_examples // 3, 20)
 
 
 @settings(max_examples=EXAMPLES)

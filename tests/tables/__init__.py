@@ -36,6 +36,11 @@ Intents = dict[RowKey, tuple[str, ...]]
 Disputed = dict[tuple[str, str], str]  # (state, event) -> why the declared rows are believed wrong
 
 
+def event_ids(machine: type[Any]) -> list[str]:
+    """The events a machine class declares, in declaration order."""
+    return [event.id for event in machine.events]
+
+
 def rows_of(rows: list[Row] | Table, state: str, event: str) -> list[Row]:
     """The rows of one (state, event) pair, in order."""
     return [row for row in rows if (row[0], row[1]) == (state, event)]

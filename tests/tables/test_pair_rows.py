@@ -11,12 +11,26 @@ A last test checks every guarded row has a case.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
 from statemachine.exceptions import TransitionNotAllowed
 
 from machines import OcaPair
+from supervisor.clock import ManualClock
+from supervisor.core import Supervisor
+from supervisor.plan import Side, TradePlan
+from supervisor.policy import MismatchAction, Policy
+from supervisor.port import (
+    Action,
+    ExecutionReported,
+    ModifyOrder,
+    OrderAccepted,
+    OrderCancelled,
+    OrderSent,
+    PlaceOrder,
+)
 from tables import NOT_ALLOWED
 from tables.drive import Step, cancelled, drive_pair, ev, fill, fire, first_guard_that_holds, live, put
 from tables.oca_pair import OCA_PAIR, OCA_PAIR_DISPUTED, OCA_PAIR_INTENTS, OCA_PAIR_UNDECLARED
@@ -149,3 +163,53 @@ def test_attach_is_only_for_a_level_that_has_not_begun() -> None:
             fire(OcaPair, pair, "attach")
         assert pair.state == setup
     assert NOT_ALLOWED in {target for state, event, _, target in OCA_PAIR if event == "attach" and state != "pending"}
+
+
+# -- what the disputed row costs, on a whole supervisor --------------------------------------------
+def _milestone_moves_after_tp1_takes_its_level(policy: Policy, tp1_sized_by_broker: int) -> list[ModifyOrder]:
+    """A 60/20/20 ladder; the broker acknowledges tp1 at `tp1_sized_by_broker`; then tp1 executes
+    its whole level, IB cancels sl1 through the OCA group and tp1's own cancel (if one was asked)
+    lands after its fill. Returns the stop modifies that followed the fill."""
+    sup = Supervisor(ManualClock(1_000.0), policy)
+    ids = itertools.count(1)
+
+    def handle(*events: Any) -> list[Any]:
+        out: list[Any] = []
+        for event in events:
+            out += sup.handle(event) + sup.settle()
+        return out
+
+    def ack(commands: list[Any]) -> None:
+        while placed := [c for c in commands if isinstance(c, PlaceOrder)]:
+            commands = []
+            for cmd in placed:
+                oid = next(ids)
+                qty = tp1_sized_by_broker if cmd.order_ref == "T1:tp1" else cmd.quantity
+                commands += handle(OrderSent(order_ref=cmd.order_ref, order_id=oid, time=0.0),
+                                   OrderAccepted(order_ref=cmd.order_ref, order_id=oid, quantity=qty))
+
+    def execution(leg: str, qty: int, price: float, action: Action) -> ExecutionReported:
+        return ExecutionReported(order_ref=f"T1:{leg}", order_id=None, exec_id=f"x-{leg}", action=action, qty=qty,
+                                 price=price)
+
+    ack(sup.submit(TradePlan(trade_id="T1", symbol="ABC", side=Side.LONG, quantity=100, entry_price=10.0,
+                             take_profits=(11.0, 12.0, 13.0), stop_losses=(9.0,))) + sup.settle())
+    ack(handle(execution("entry", 100, 10.0, Action.BUY)))
+    after = handle(execution("tp1", 60, 11.0, Action.SELL),
+                   OrderCancelled(order_ref="T1:sl1", order_id=None), OrderCancelled(order_ref="T1:tp1", order_id=None))
+    return [c for c in after if isinstance(c, ModifyOrder)]
+
+
+def test_a_target_that_takes_its_level_moves_the_later_stops() -> None:
+    moves = _milestone_moves_after_tp1_takes_its_level(Policy(), tp1_sized_by_broker=60)
+    assert [(m.order_ref, m.stop_price) for m in moves] == [("T1:sl2", 10.0), ("T1:sl3", 10.0)]
+
+
+@pytest.mark.xfail(strict=True, reason=OCA_PAIR_DISPUTED[("replacing", "leg_changed")][:90])
+def test_a_target_that_takes_its_level_while_its_pair_is_replaced_moves_the_later_stops() -> None:
+    # the broker sized tp1 at 100 and the policy replaces the pair: both legs are being cancelled
+    # when tp1's fill of the whole level comes. The level is over by its target, as above; the
+    # pair closes `closed_mixed` instead and the stops stay where they were
+    moves = _milestone_moves_after_tp1_takes_its_level(Policy(quantity_mismatch=MismatchAction.REPLACE),
+                                                       tp1_sized_by_broker=100)
+    assert [(m.order_ref, m.stop_price) for m in moves] == [("T1:sl2", 10.0), ("T1:sl3", 10.0)]

@@ -18,6 +18,9 @@ sys.path.insert(0, str(Path(__file__).parent / "e2e"))  # the days and the broke
 # this profile's. A developer's quick loop can pick "dev".
 settings.register_profile("ci", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", max_examples=200, deadline=None)
+# a long search, by hand: HYPOTHESIS_PROFILE=thorough python -m pytest tests/test_leg_properties.py
+settings.register_profile("thorough", max_examples=6000, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 

@@ -13,6 +13,7 @@ from machines import MACHINES
 from supervisor.diagrams import REGENERATE, machines_markdown, render
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "machines.md"
+NAMES = "Account, Cover, EntryLeg, Ladder, Leg, Milestones, OcaPair, StopLeg, Trade"  # the nine machines, sorted
 
 
 def test_docs_machines_md_is_up_to_date() -> None:
@@ -25,6 +26,8 @@ def test_generated_markdown_is_deterministic_and_names_its_command() -> None:
     assert text == machines_markdown()
     assert REGENERATE in text.splitlines()[2]
     assert [line for line in text.splitlines() if line.startswith("## ")] == [f"## {n}" for n in MACHINES]
+    assert list(MACHINES) == [
+        "Leg", "EntryLeg", "StopLeg", "OcaPair", "Trade", "Ladder", "Cover", "Milestones", "Account"]
 
 
 @pytest.mark.parametrize("name", sorted(MACHINES))
@@ -52,18 +55,19 @@ def test_cli_markdown_for_one_machine() -> None:
     assert result.exit_code == 0, result.output
     assert result.output.startswith("## OcaPair\n")
     assert "```mermaid\nstateDiagram-v2\n" in result.output
-    assert "| `exposed` | `leg_ended` | `ended_empty` | `cancelled` |" in result.output
+    assert "| `exposed` | `leg_changed` | `ended_empty` | `cancelled` |" in result.output
+    assert "| `armed` | `leg_changed` | `lost_for_sure and can_repair` | `armed` (internal) |" in result.output
 
 
 def test_cli_rejects_an_unknown_machine_with_the_valid_names() -> None:
     result = CliRunner().invoke(main, ["diagram", "Nope"])
     assert result.exit_code != 0
     assert "unknown machine 'Nope'" in result.output
-    assert "Account, EntryLeg, Leg, OcaPair, StopLeg, Trade" in result.output
+    assert NAMES in result.output
 
 
 def test_render_unknown_machine_is_a_key_error_listing_the_names() -> None:
-    with pytest.raises(KeyError, match="valid names: Account, EntryLeg, Leg, OcaPair, StopLeg, Trade"):
+    with pytest.raises(KeyError, match=f"valid names: {NAMES}"):
         render("Nope", "mermaid")
 
 

@@ -7,6 +7,19 @@ single row whose target is `NOT_ALLOWED` (the event raises `TransitionNotAllowed
 
 A tuple of rows rather than a dict, so a row typed twice is reported instead of silently
 overwriting the first one.
+
+Beside its table, a machine that records intents has a hand-written `Intents` map: for each row
+whose transition records intents, their names in order (a row not in the map records none). The
+row tests fire every row and compare what the machine recorded with it.
+
+A table may hold a row its machine does not declare because the row as declared is believed to be
+wrong: the table says what the machine should do, and the machine's module says why it differs in
+its `DISPUTED` map ((state, event) -> the reasoning), and lists the rows it wants that the machine
+does not declare in its `UNDECLARED` tuple (the row tests whose case goes through one of them are
+expected to fail: a static list, so no test outcome is decided by reading the declaration). The
+comparison with the declaration leaves those (state, event) pairs out and checks each one in a test
+of its own, expected to fail (strict: it must fail until the machine is fixed or the table is
+corrected).
 """
 
 from __future__ import annotations
@@ -18,6 +31,24 @@ NOT_ALLOWED = "<not allowed>"
 
 Row = tuple[str, str, str | None, str]
 Table = tuple[Row, ...]
+RowKey = tuple[str, str, str | None]  # (state, event, guard): one row of a table
+Intents = dict[RowKey, tuple[str, ...]]
+Disputed = dict[tuple[str, str], str]  # (state, event) -> why the declared rows are believed wrong
+
+
+def event_ids(machine: type[Any]) -> list[str]:
+    """The events a machine class declares, in declaration order."""
+    return [event.id for event in machine.events]
+
+
+def rows_of(rows: list[Row] | Table, state: str, event: str) -> list[Row]:
+    """The rows of one (state, event) pair, in order."""
+    return [row for row in rows if (row[0], row[1]) == (state, event)]
+
+
+def without(rows: list[Row] | Table, pairs: set[tuple[str, str]] | dict[tuple[str, str], str]) -> list[Row]:
+    """The rows of every (state, event) pair but `pairs`."""
+    return [row for row in rows if (row[0], row[1]) not in pairs]
 
 
 def guard_of(transition: Any) -> str | None:

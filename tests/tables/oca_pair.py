@@ -1,62 +1,149 @@
-"""The `OcaPair` table: a take-profit and a stop-loss leg in one OCA group, driven only by its
-legs' events. Guarded alternatives are tried in order: a fill that empties the pair closes it by
-the leg that took everything, else mixed. Rows: (state, event, guard, target)."""
+"""The `OcaPair` table: one ladder level, a take-profit and a stop-loss in one OCA group. The
+supervisor tells it when the level's allocation changed (`allocate`, `attach`, `drop`), when a leg
+changed state (`leg_changed`), when a grace period for a lost leg ran out (`repair`) and when the
+broker sized a leg wrongly under the replace policy (`replace`). Guarded alternatives are tried in
+order: a level emptied closes by the leg that took everything, else mixed; a lost leg is restored
+while repairs are left, else the level is exposed. Rows: (state, event, guard, target).
+"""
 
 from __future__ import annotations
 
 from tables import NOT_ALLOWED as NO
-from tables import Table
+from tables import Disputed, Intents, Row, Table
 
+# every event is answered in every state but three pairs: a level is attached only before it began
 OCA_PAIR: Table = (
     # state, event, guard, target
-    ("pending",       "leg_acked",   "both_acknowledged",  "armed"),
-    ("pending",       "leg_acked",   None,                 "pending"),
-    ("pending",       "leg_filled",  "tp_took_all",        "closed_by_tp"),
-    ("pending",       "leg_filled",  "sl_took_all",        "closed_by_sl"),
-    ("pending",       "leg_filled",  "all_exited",         "closed_mixed"),
-    ("pending",       "leg_filled",  None,                 "reducing"),
-    ("pending",       "leg_ended",   "ended_empty",        "cancelled"),
-    ("pending",       "leg_ended",   "uncovered",          "exposed"),
-    ("pending",       "leg_ended",   None,                 "pending"),
+    ("pending",        "allocate",     "has_shares",                     "armed"),
+    ("pending",        "allocate",     None,                             "pending"),
+    ("pending",        "attach",       None,                             "armed"),  # a bracket goes with its entry
+    ("pending",        "drop",         None,                             "cancelled"),  # the level got no share
+    ("pending",        "leg_changed",  None,                             "pending"),
+    ("pending",        "repair",       None,                             "pending"),
+    ("pending",        "replace",      None,                             "pending"),
 
-    ("armed",         "leg_acked",   None,                 "armed"),
-    ("armed",         "leg_filled",  "tp_took_all",        "closed_by_tp"),
-    ("armed",         "leg_filled",  "sl_took_all",        "closed_by_sl"),
-    ("armed",         "leg_filled",  "all_exited",         "closed_mixed"),
-    ("armed",         "leg_filled",  None,                 "reducing"),
-    ("armed",         "leg_ended",   "ended_empty",        "cancelled"),
-    ("armed",         "leg_ended",   "uncovered",          "exposed"),
-    ("armed",         "leg_ended",   None,                 "armed"),
+    ("armed",          "allocate",     None,                             "armed"),  # the entry filled more: grow
+    ("armed",          "attach",       None,                             NO),
+    ("armed",          "drop",         None,                             "armed"),
+    ("armed",          "leg_changed",  "tp_took_all",                    "closed_by_tp"),
+    ("armed",          "leg_changed",  "sl_took_all",                    "closed_by_sl"),
+    ("armed",          "leg_changed",  "all_exited",                     "closed_mixed"),
+    ("armed",          "leg_changed",  "lost_for_sure and can_repair",   "armed"),  # rejected: restore now
+    ("armed",          "leg_changed",  "leg_lost and can_repair",        "armed"),  # OCA cancel: wait for the fill
+    ("armed",          "leg_changed",  "uncovered",                      "exposed"),
+    ("armed",          "leg_changed",  "ended_empty",                    "cancelled"),
+    ("armed",          "leg_changed",  "exits_started",                  "reducing"),
+    ("armed",          "leg_changed",  None,                             "armed"),
+    ("armed",          "repair",       "leg_lost and can_repair",        "armed"),
+    ("armed",          "repair",       "uncovered",                      "exposed"),
+    ("armed",          "repair",       None,                             "armed"),
+    ("armed",          "replace",      None,                             "replacing"),
 
-    ("reducing",      "leg_acked",   None,                 "reducing"),
-    ("reducing",      "leg_filled",  "tp_took_all",        "closed_by_tp"),
-    ("reducing",      "leg_filled",  "sl_took_all",        "closed_by_sl"),
-    ("reducing",      "leg_filled",  "all_exited",         "closed_mixed"),
-    ("reducing",      "leg_filled",  None,                 "reducing"),
-    ("reducing",      "leg_ended",   "uncovered",          "exposed"),
-    ("reducing",      "leg_ended",   None,                 "reducing"),
+    ("reducing",       "allocate",     None,                             "reducing"),
+    ("reducing",       "attach",       None,                             NO),
+    ("reducing",       "drop",         None,                             "reducing"),
+    ("reducing",       "leg_changed",  "tp_took_all",                    "closed_by_tp"),
+    ("reducing",       "leg_changed",  "sl_took_all",                    "closed_by_sl"),
+    ("reducing",       "leg_changed",  "all_exited",                     "closed_mixed"),
+    ("reducing",       "leg_changed",  "lost_for_sure and can_repair",   "reducing"),
+    ("reducing",       "leg_changed",  "leg_lost and can_repair",        "reducing"),
+    ("reducing",       "leg_changed",  "uncovered",                      "exposed"),
+    ("reducing",       "leg_changed",  None,                             "reducing"),
+    ("reducing",       "repair",       "leg_lost and can_repair",        "reducing"),
+    ("reducing",       "repair",       "uncovered",                      "exposed"),
+    ("reducing",       "repair",       None,                             "reducing"),
+    ("reducing",       "replace",      None,                             "replacing"),
 
-    ("closed_by_tp",  "leg_acked",   None,                 NO),
-    ("closed_by_tp",  "leg_filled",  None,                 NO),
-    ("closed_by_tp",  "leg_ended",   None,                 "closed_by_tp"),  # IB cancels the sibling after the close
+    ("closed_by_tp",   "allocate",     None,                             "closed_by_tp"),
+    ("closed_by_tp",   "attach",       None,                             NO),
+    ("closed_by_tp",   "drop",         None,                             "closed_by_tp"),
+    ("closed_by_tp",   "leg_changed",  None,                             "closed_by_tp"),  # IB cancels the other leg
+    ("closed_by_tp",   "repair",       None,                             "closed_by_tp"),
+    ("closed_by_tp",   "replace",      None,                             "closed_by_tp"),
 
-    ("closed_by_sl",  "leg_acked",   None,                 NO),
-    ("closed_by_sl",  "leg_filled",  None,                 NO),
-    ("closed_by_sl",  "leg_ended",   None,                 "closed_by_sl"),
+    ("closed_by_sl",   "allocate",     None,                             "closed_by_sl"),
+    ("closed_by_sl",   "attach",       None,                             NO),
+    ("closed_by_sl",   "drop",         None,                             "closed_by_sl"),
+    ("closed_by_sl",   "leg_changed",  None,                             "closed_by_sl"),
+    ("closed_by_sl",   "repair",       None,                             "closed_by_sl"),
+    ("closed_by_sl",   "replace",      None,                             "closed_by_sl"),
 
-    ("closed_mixed",  "leg_acked",   None,                 NO),
-    ("closed_mixed",  "leg_filled",  None,                 NO),
-    ("closed_mixed",  "leg_ended",   None,                 "closed_mixed"),
+    ("closed_mixed",   "allocate",     None,                             "closed_mixed"),
+    ("closed_mixed",   "attach",       None,                             NO),
+    ("closed_mixed",   "drop",         None,                             "closed_mixed"),
+    ("closed_mixed",   "leg_changed",  None,                             "closed_mixed"),
+    ("closed_mixed",   "repair",       None,                             "closed_mixed"),
+    ("closed_mixed",   "replace",      None,                             "closed_mixed"),
 
-    ("cancelled",     "leg_acked",   None,                 NO),
-    ("cancelled",     "leg_filled",  None,                 "cancelled"),  # a fill that beat both cancels
-    ("cancelled",     "leg_ended",   None,                 "cancelled"),
+    ("cancelled",      "allocate",     None,                             "cancelled"),
+    ("cancelled",      "attach",       None,                             NO),
+    ("cancelled",      "drop",         None,                             "cancelled"),
+    ("cancelled",      "leg_changed",  None,                             "cancelled"),
+    ("cancelled",      "repair",       None,                             "cancelled"),
+    ("cancelled",      "replace",      None,                             "cancelled"),
 
-    ("exposed",       "leg_acked",   None,                 "exposed"),
-    ("exposed",       "leg_filled",  "tp_took_all",        "closed_by_tp"),
-    ("exposed",       "leg_filled",  "sl_took_all",        "closed_by_sl"),
-    ("exposed",       "leg_filled",  "all_exited",         "closed_mixed"),
-    ("exposed",       "leg_filled",  None,                 "exposed"),
-    ("exposed",       "leg_ended",   "ended_empty",        "cancelled"),
-    ("exposed",       "leg_ended",   None,                 "exposed"),
+    ("replacing",      "allocate",     None,                             "replacing"),
+    ("replacing",      "attach",       None,                             NO),
+    ("replacing",      "drop",         None,                             "replacing"),
+    # DISPUTED (below): a level the race emptied closes by the leg that took it, as from `armed`
+    ("replacing",      "leg_changed",  "both_done and tp_took_all",      "closed_by_tp"),
+    ("replacing",      "leg_changed",  "both_done and sl_took_all",      "closed_by_sl"),
+    ("replacing",      "leg_changed",  "both_done and all_exited",       "closed_mixed"),
+    ("replacing",      "leg_changed",  "both_done",                      "replaced"),  # a successor takes the rest
+    ("replacing",      "leg_changed",  None,                             "replacing"),  # a cancel refused: ask again
+    ("replacing",      "repair",       None,                             "replacing"),
+    ("replacing",      "replace",      None,                             "replacing"),
+
+    ("replaced",       "allocate",     None,                             "replaced"),
+    ("replaced",       "attach",       None,                             NO),
+    ("replaced",       "drop",         None,                             "replaced"),
+    ("replaced",       "leg_changed",  None,                             "replaced"),
+    ("replaced",       "repair",       None,                             "replaced"),
+    ("replaced",       "replace",      None,                             "replaced"),
+
+    ("exposed",        "allocate",     None,                             "exposed"),
+    ("exposed",        "attach",       None,                             NO),
+    ("exposed",        "drop",         None,                             "exposed"),
+    ("exposed",        "leg_changed",  "tp_took_all",                    "closed_by_tp"),  # a leg that outlived it
+    ("exposed",        "leg_changed",  "sl_took_all",                    "closed_by_sl"),
+    ("exposed",        "leg_changed",  "all_exited",                     "closed_mixed"),
+    ("exposed",        "leg_changed",  "ended_empty",                    "cancelled"),
+    ("exposed",        "leg_changed",  None,                             "exposed"),
+    ("exposed",        "repair",       None,                             "exposed"),  # Cover's emergency stop does it
+    ("exposed",        "replace",      None,                             "replacing"),
+)
+
+OCA_PAIR_INTENTS: Intents = {
+    ("pending",    "allocate",    "has_shares"):                    ("place_both",),
+    ("pending",    "attach",      None):                            ("place_both",),
+    ("pending",    "drop",        None):                            ("withdraw_legs",),
+    ("armed",      "allocate",    None):                            ("fit_legs",),
+    ("armed",      "leg_changed", "lost_for_sure and can_repair"):  ("restore_legs",),
+    ("armed",      "leg_changed", None):                            ("fit_legs",),
+    ("armed",      "repair",      "leg_lost and can_repair"):       ("restore_legs",),
+    ("armed",      "replace",     None):                            ("cancel_legs",),
+    ("reducing",   "allocate",    None):                            ("fit_legs",),
+    ("reducing",   "leg_changed", "lost_for_sure and can_repair"):  ("restore_legs",),
+    ("reducing",   "leg_changed", None):                            ("fit_legs",),
+    ("reducing",   "repair",      "leg_lost and can_repair"):       ("restore_legs",),
+    ("reducing",   "replace",     None):                            ("cancel_legs",),
+    ("replacing",  "leg_changed", "both_done"):                     ("succeed",),
+    ("replacing",  "leg_changed", None):                            ("cancel_legs",),
+    ("exposed",    "replace",     None):                            ("cancel_legs",),
+}
+
+OCA_PAIR_DISPUTED: Disputed = {
+    ("replacing", "leg_changed"): (
+        "a pair being replaced whose take-profit executed the whole level in the race with the cancel "
+        "is declared to close `closed_mixed` (`both_done and all_exited`), whatever leg took the "
+        "shares. The Milestones machine reads `closed_by_tp` on the newest pair of a level, so when "
+        "this happens on level 1 (or 2) the later stops are never moved to break-even: the table wants "
+        "`both_done and tp_took_all -> closed_by_tp` and `both_done and sl_took_all -> closed_by_sl` "
+        "before the mixed row, as from `armed`, `reducing` and `exposed`."
+    ),
+}
+
+OCA_PAIR_UNDECLARED: tuple[Row, ...] = (
+    ("replacing",      "leg_changed",  "both_done and tp_took_all",      "closed_by_tp"),
+    ("replacing",      "leg_changed",  "both_done and sl_took_all",      "closed_by_sl"),
 )

@@ -12,7 +12,7 @@ from statemachine.exceptions import TransitionNotAllowed
 from machines import Account, AccountModel
 from tables import NOT_ALLOWED
 from tables.account import ACCOUNT
-from tables.drive import ACCOUNT_SETUPS, DAILY_LIMIT, drive_account, fire, first_guard_that_holds
+from tables.drive import ACCOUNT_SETUPS, DAILY_LIMIT, account_guard, drive_account
 
 Case = tuple[str, str, str | None, str]  # (setup, event, guard that must decide, expected state)
 
@@ -30,14 +30,14 @@ CASES: list[Case] = [
 
 @pytest.mark.parametrize(("setup", "event", "guard", "expected"), CASES)
 def test_account_guarded_row(setup: str, event: str, guard: str | None, expected: str) -> None:
-    account = drive_account(setup)["account"]
-    assert first_guard_that_holds(account, ACCOUNT, event, {}) == guard
+    account = drive_account(setup)
+    assert account_guard(account, ACCOUNT, event) == guard
     if expected == NOT_ALLOWED:
         with pytest.raises(TransitionNotAllowed):
-            fire(account, event)
+            account.send(event)
         assert account.current_state_value == ACCOUNT_SETUPS[setup][0]
     else:
-        fire(account, event)
+        account.send(event)
         assert account.current_state_value == expected
 
 
@@ -57,11 +57,10 @@ def test_no_daily_limit_never_reduces() -> None:
 
 
 def test_the_roll_resets_the_day_counters_but_not_the_state() -> None:
-    rig = drive_account("reducing")
-    account = rig["account"]
+    account = drive_account("reducing")
     model = account.model
     model.trades_opened, model.open_trades, model.positions = 3, 1, {"ES": -1}
-    fire(account, "roll", day="2025-12-15")
+    account.roll(day="2025-12-15")
     assert account.current_state_value == "reducing"
     assert (model.trading_day, model.trades_opened, model.realized_pnl, model.commissions) == ("2025-12-15", 0, 0, 0)
     # what is open stays open across the roll
@@ -70,9 +69,9 @@ def test_the_roll_resets_the_day_counters_but_not_the_state() -> None:
 
 
 def test_kill_keeps_the_latest_reason_and_resume_clears_it() -> None:
-    account = drive_account("halted")["account"]
+    account = drive_account("halted")
     assert account.model.halt_reason == "operator"
-    fire(account, "kill", reason="runaway fills")
+    account.kill(reason="runaway fills")
     assert (account.current_state_value, account.model.halt_reason) == ("halted", "runaway fills")
-    fire(account, "resume")
+    account.resume()
     assert (account.current_state_value, account.model.halt_reason) == ("active", "")

@@ -1,10 +1,12 @@
-"""The guarded rows of the leg tables, fired on real legs (`Leg`, `StopLeg`, `EntryLeg`).
+"""The guarded rows of the leg tables, fired on real legs (`Leg`, `StopLeg`, `EntryLeg`), and what
+each transition writes on the leg model.
 
-Each case names the guard it exercises; the test first checks that this guard is the first one
-of its (state, event) that holds (so a case cannot pass through the wrong row), then fires the
-event. A last test checks every guarded row of the tables has a case. Then the fill rules the
-rows rely on: an overfill changes nothing, a late fill is applied and recorded, a correction
-replaces its execution instead of adding to it.
+Each case names the guard it exercises; the test first checks that this guard is the first of its
+(state, event) alternatives that holds (so a case cannot pass through the wrong row), then fires
+the event on the shared machine and checks the state and the executed quantity. A last test checks
+every guarded row of the tables has a case. Then the actions: executions counted in every state
+(late ones recorded), the broker's figures, refusals counted, a modify applied on its answer, and
+the validators that refuse a resize below what executed.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ from typing import Any
 
 import pytest
 from statemachine import StateMachine
+from statemachine.exceptions import TransitionNotAllowed
 
-from machines import EntryLeg, Leg, OverfillError, StopLeg
+from machines import TERMINAL_STATES, EntryLeg, Leg, LegModel, StopLeg
 from tables import Table
-from tables.drive import ENTRY_SETUPS, drive_leg, fire, first_guard_that_holds
+from tables.drive import ENTRY_SETUPS, LEG_SETUPS, drive_leg, fire, first_guard_that_holds
 from tables.entry_leg import ENTRY_LEG
 from tables.leg import LEG
 from tables.stop_leg import STOP_LEG
@@ -29,47 +32,61 @@ LEGS: dict[str, tuple[type[StateMachine], Table]] = {
 
 
 def F(exec_id: str, qty: int, price: float = 10.0) -> dict[str, Any]:
-    return {"exec_id": exec_id, "qty": qty, "price": price}
+    """An execution as the supervisor hands it to a leg: the change it makes (a correction's
+    difference), its notional, and its id."""
+    return {"qty": qty, "notional": qty * price, "exec_id": exec_id}
 
 
 NONE: dict[str, Any] = {}
 
-# (setup, event, kwargs, guard that must decide, expected state, filled_qty after); qty is 10.
+# (setup, event, kwargs, guard that must decide, expected state, executed quantity after); qty 10.
+# Setups are in tests/tables/drive.py: "partially_filled" holds e1=4.
 Case = tuple[str, str, dict[str, Any], str | None, str, int]
-# Setups are in tests/tables/drive.py: "partially_filled" holds e1=4, "filled" holds e1=6 + e2=4.
 CASES: list[Case] = [
-    # no event sequence leaves an execution in a `sent` or `working` book: a restored one can
-    ("sent, e1=4 seeded",       "fill",              F("e1", 4),         "is_duplicate", "sent",              4),
-    ("sent",                    "fill",              F("e1", 10),        "completes",    "filled",            10),
-    ("sent",                    "fill",              F("e1", 4),         None,           "partially_filled",  4),
-    ("working, e1=4 seeded",    "fill",              F("e1", 4),         "is_duplicate", "working",           4),
-    ("working",                 "fill",              F("e1", 10),        "completes",    "filled",            10),
-    ("working",                 "fill",              F("e1", 4),         None,           "partially_filled",  4),
-    ("partially_filled",        "fill",              F("e1", 9),         "is_duplicate", "partially_filled",  4),
-    ("partially_filled",        "fill",              F("e2", 6),         "completes",    "filled",            10),
-    ("partially_filled",        "fill",              F("e1.01", 10),     "completes",    "filled",            10),
-    ("partially_filled",        "fill",              F("e2", 2),         None,           "partially_filled",  6),
-    ("partially_filled",        "fill",              F("e1.01", 3),      None,           "partially_filled",  3),
-    ("filled",                  "fill",              F("e2", 4),         "keeps_filled", "filled",            10),
-    ("filled",                  "fill",              F("e2.01", 4, 9.5), "keeps_filled", "filled",            10),
-    ("filled",                  "fill",              F("e2.01", 1),      None,           "partially_filled",  7),
-    ("cancel_requested, e1=4",  "fill",              F("e1", 4),         "is_duplicate", "cancel_requested",  4),
-    ("cancel_requested",        "fill",              F("e1", 10),        "completes",    "filled",            10),
-    ("cancel_requested",        "fill",              F("e1", 4),         None,           "cancel_requested",  4),
-    ("replace_requested, e1=4", "fill",              F("e1", 4),         "is_duplicate", "replace_requested", 4),
-    ("replace_requested",       "fill",              F("e1", 10),        "completes",    "filled",            10),
-    ("replace_requested",       "fill",              F("e1", 4),         None,           "replace_requested", 4),
-    ("cancel_requested, e1=4",  "cancel_reject",     NONE,               "has_fills",    "partially_filled",  4),
-    ("cancel_requested",        "cancel_reject",     NONE,               None,           "working",           0),
-    ("replace_requested, e1=4", "replace_ack",       NONE,               "has_fills",    "partially_filled",  4),
-    ("replace_requested",       "replace_ack",       NONE,               None,           "working",           0),
-    ("replace_requested, e1=4", "replace_reject",    NONE,               "has_fills",    "partially_filled",  4),
-    ("replace_requested",       "replace_reject",    NONE,               None,           "working",           0),
-    ("unknown, e1=4",           "reconcile_working", NONE,               "has_fills",    "partially_filled",  4),
-    ("unknown",                 "reconcile_working", NONE,               None,           "working",           0),
-    ("unknown, e1=10",          "reconcile_gone",    NONE,               "is_complete",  "filled",            10),
-    ("unknown, e1=4",           "reconcile_gone",    NONE,               None,           "cancelled",         4),
-    ("unknown",                 "reconcile_gone",    NONE,               None,           "cancelled",         0),
+    ("pending",                    "fill",              F("e1", 10),   "completes",    "filled",            10),
+    ("pending",                    "fill",              F("e1", 4),    None,           "partially_filled",  4),
+    ("sent",                       "fill",              F("e1", 10),   "completes",    "filled",            10),
+    ("sent",                       "fill",              F("e1", 4),    None,           "partially_filled",  4),
+    ("working",                    "fill",              F("e1", 10),   "completes",    "filled",            10),
+    ("working",                    "fill",              F("e1", 9),    None,           "partially_filled",  9),
+    ("partially_filled",           "fill",              F("e2", 6),    "completes",    "filled",            10),
+    ("partially_filled",           "fill",              F("e2", 7),    "completes",    "filled",            11),
+    ("partially_filled",           "fill",              F("e2", 2),    None,           "partially_filled",  6),
+    ("partially_filled",           "fill",              F("e1.01", 0, 10.5), None,     "partially_filled",  4),
+    ("partially_filled",           "fill",              F("e1.01", -4), None,          "partially_filled",  0),
+    # a price correction of an order the broker sized to what executed: now it is complete
+    ("partially_filled, 4 of 4",   "fill",              F("e1.01", 0, 10.5), "completes", "filled",         4),
+    ("cancel_requested",           "fill",              F("e1", 10),   "completes",    "filled",            10),
+    ("cancel_requested",           "fill",              F("e1", 4),    None,           "cancel_requested",  4),
+    ("replace_requested",          "fill",              F("e1", 10),   "completes",    "filled",            10),
+    ("replace_requested",          "fill",              F("e1", 4),    None,           "replace_requested", 4),
+    ("unknown",                    "fill",              F("e1", 10),   "completes",    "filled",            10),
+    ("unknown",                    "fill",              F("e1", 4),    None,           "unknown",           4),
+    ("cancel_requested, e1=4",     "cancel_reject",     NONE,          "has_fills",    "partially_filled",  4),
+    ("cancel_requested",           "cancel_reject",     NONE,          None,           "working",           0),
+    ("replace_requested, e1=4",    "replace_ack",       NONE,          "has_fills",    "partially_filled",  4),
+    ("replace_requested",          "replace_ack",       NONE,          None,           "working",           0),
+    ("replace_requested, e1=4",    "replace_reject",    NONE,          "has_fills",    "partially_filled",  4),
+    ("replace_requested",          "replace_reject",    NONE,          None,           "working",           0),
+    ("unknown, e1=4",              "accept",            NONE,          "has_fills",    "partially_filled",  4),
+    ("unknown",                    "accept",            NONE,          None,           "working",           0),
+    ("unknown, e1=4",              "reconcile_working", NONE,          "has_fills",    "partially_filled",  4),
+    ("unknown",                    "reconcile_working", NONE,          None,           "working",           0),
+    ("pending, restored 4 of 4",   "reconcile_gone",    NONE,          "is_complete",  "filled",            4),
+    ("pending",                    "reconcile_gone",    NONE,          None,           "cancelled",         0),
+    ("sent, restored 4 of 4",      "reconcile_gone",    NONE,          "is_complete",  "filled",            4),
+    ("sent",                       "reconcile_gone",    NONE,          None,           "cancelled",         0),
+    ("working, restored 4 of 4",   "reconcile_gone",    NONE,          "is_complete",  "filled",            4),
+    ("working",                    "reconcile_gone",    NONE,          None,           "cancelled",         0),
+    ("working, broker says 0",     "reconcile_gone",    NONE,          None,           "cancelled",         0),
+    ("partially_filled, 4 of 4",   "reconcile_gone",    NONE,          "is_complete",  "filled",            4),
+    ("partially_filled",           "reconcile_gone",    NONE,          None,           "cancelled",         4),
+    ("cancel_requested, 4 of 4",   "reconcile_gone",    NONE,          "is_complete",  "filled",            4),
+    ("cancel_requested, e1=4",     "reconcile_gone",    NONE,          None,           "cancelled",         4),
+    ("replace_requested, 4 of 4",  "reconcile_gone",    NONE,          "is_complete",  "filled",            4),
+    ("replace_requested, e1=4",    "reconcile_gone",    NONE,          None,           "cancelled",         4),
+    ("unknown, 4 of 4",            "reconcile_gone",    NONE,          "is_complete",  "filled",            4),
+    ("unknown, e1=4",              "reconcile_gone",    NONE,          None,           "cancelled",         4),
 ]
 
 
@@ -78,121 +95,157 @@ def _case_id(case: Case) -> str:
     return f"{setup}-{event}{'(' + kwargs['exec_id'] + ')' if kwargs else ''}->{expected}"
 
 
-@pytest.mark.parametrize("name", sorted(LEGS))
+@pytest.mark.parametrize("name", list(LEGS))
 @pytest.mark.parametrize("case", CASES, ids=_case_id)
 def test_guarded_row(name: str, case: Case) -> None:
     setup, event, kwargs, guard, expected, filled = case
     machine, table = LEGS[name]
-    leg = drive_leg(machine, setup)
-    assert first_guard_that_holds(leg, table, event, kwargs) == guard
-    fire(leg, event, **kwargs)
-    assert leg.current_state_value == expected
-    assert leg.model.filled_qty == filled
+    model = drive_leg(machine, setup)
+    assert first_guard_that_holds(machine, model, table, event, kwargs) == guard
+    fire(machine, model, event, **kwargs)
+    assert model.state == expected
+    assert model.filled == filled
 
 
-@pytest.mark.parametrize("name", sorted(LEGS))
+@pytest.mark.parametrize("name", list(LEGS))
 def test_every_guarded_row_has_a_case(name: str) -> None:
     _, table = LEGS[name]
-    rows_per_pair: dict[tuple[str, str], int] = {}
-    for state, event, _, _ in table:
-        rows_per_pair[(state, event)] = rows_per_pair.get((state, event), 0) + 1
-    guarded = {(s, e, g, t) for s, e, g, t in table if rows_per_pair[(s, e)] > 1}
+    guarded_pairs = {(s, e) for s, e, g, _ in table if g is not None}
+    guarded = {row for row in table if (row[0], row[1]) in guarded_pairs}
     covered = {(ENTRY_SETUPS[setup][0], event, guard, expected) for setup, event, _, guard, expected, _ in CASES}
     assert guarded - covered == set()
 
 
-# -- an execution that would overfill changes nothing -------------------------------------------
-OVERFILLS: list[tuple[str, dict[str, Any]]] = [
-    ("sent",                    F("e1", 11)),
-    ("working",                 F("e1", 11)),
-    ("partially_filled",        F("e2", 7)),
-    ("partially_filled",        F("e1.01", 11)),  # a correction past the quantity
-    ("filled",                  F("e3", 1)),
-    ("filled",                  F("e1.01", 7)),  # 7 + 4 > 10
-    ("cancel_requested, e1=4",  F("e2", 7)),
-    ("cancelled, e1=4",         F("e2", 7)),
-    ("replace_requested, e1=4", F("e2", 7)),
-    ("unknown, e1=4",           F("e2", 7)),
-    ("working",                 F("e1", 0)),  # not an execution at all
-    ("working",                 F("e1", -3)),
-    ("partially_filled",        F("e2", 1, price=0.0)),
-]
+# -- executions: counted in every state that takes them, late ones recorded --------------------
+LATE = {"idle", "dropped", "cancel_requested", "cancelled", "rejected"}
 
 
-@pytest.mark.parametrize("name", sorted(LEGS))
-@pytest.mark.parametrize(("setup", "kwargs"), OVERFILLS)
-def test_overfill_changes_nothing(name: str, setup: str, kwargs: dict[str, Any]) -> None:
-    leg = drive_leg(LEGS[name][0], setup)
-    model = leg.model
-    before = (leg.current_state_value, model.filled_qty, model.avg_price, model.exec_ids, list(model.late_exec_ids))
-    with pytest.raises(OverfillError):
-        leg.fill(**kwargs)
-    after = (leg.current_state_value, model.filled_qty, model.avg_price, model.exec_ids, list(model.late_exec_ids))
-    assert after == before
+def _every_state() -> list[Any]:
+    params = []
+    for name, (machine, _) in LEGS.items():
+        setups = ENTRY_SETUPS if machine is EntryLeg else LEG_SETUPS
+        params += [pytest.param(name, state, id=f"{name}:{state}") for state, (reached, _) in setups.items()
+                   if state == reached]
+    return params
 
 
-# -- a fill after the cancel is applied, and recorded as late ----------------------------------
-@pytest.mark.parametrize("setup", ["cancel_requested", "cancelled"])
-def test_late_fill_is_applied_and_recorded(setup: str) -> None:
-    leg = drive_leg(Leg, setup)
-    leg.fill(**F("late1", 3))
-    assert (leg.current_state_value, leg.model.filled_qty) == (setup, 3)
-    leg.fill(**F("late1", 3))  # the same report again: neither counted nor recorded twice
-    leg.fill(**F("late1.01", 2, 10.2))  # a correction of a late fill is late news too
-    assert leg.current_state_value == setup
-    assert leg.model.filled_qty == 2
-    assert leg.model.late_exec_ids == ["late1", "late1.01"]
+@pytest.mark.parametrize(("name", "setup"), _every_state())
+def test_an_execution_is_counted_in_every_state(name: str, setup: str) -> None:
+    machine = LEGS[name][0]
+    model = drive_leg(machine, setup)
+    before, notional, late = model.filled, model.notional, list(model.late_exec_ids)
+    fire(machine, model, "fill", **F("late1", 1, 11.0))
+    assert model.filled == before + 1
+    assert model.notional == pytest.approx(notional + 11.0)
+    expected_late = [*late, "late1"] if setup in LATE else late
+    assert model.late_exec_ids == expected_late
 
 
-def test_duplicate_of_a_fill_before_the_cancel_is_not_late() -> None:
-    leg = drive_leg(Leg, "cancelled, e1=4")
-    leg.fill(**F("e1", 4))
-    assert leg.model.late_exec_ids == []
-    assert leg.model.filled_qty == 4
+def test_a_correction_moves_the_figures_by_its_difference() -> None:
+    model = drive_leg(Leg, "working")
+    fire(Leg, model, "fill", **F("e1", 4, 10.0))
+    fire(Leg, model, "fill", qty=-1, notional=3 * 11.0 - 4 * 10.0, exec_id="e1.01")  # 4 @ 10 became 3 @ 11
+    assert (model.state, model.filled, model.avg_price) == ("partially_filled", 3, pytest.approx(11.0))
+    assert model.remaining_qty == 7
 
 
-def test_fill_while_working_is_not_late() -> None:
-    leg = drive_leg(Leg, "working")
-    leg.fill(**F("e1", 4))
-    assert leg.model.late_exec_ids == []
+# -- the broker's figures ----------------------------------------------------------------------
+def test_the_first_acknowledgement_sizes_the_order_and_an_echo_does_not() -> None:
+    model = drive_leg(Leg, "sent")
+    fire(Leg, model, "accept", quantity=8, order_id=7, perm_id=70)
+    assert (model.broker_qty, model.order_qty, model.order_id, model.perm_id) == (8, 8, 7, 70)
+    fire(Leg, model, "accept", quantity=10)  # an older openOrder echo
+    assert model.broker_qty == 8
+    fire(Leg, model, "lose_contact")
+    fire(Leg, model, "accept", quantity=6)  # after an outage, the broker's word counts again
+    assert (model.state, model.broker_qty) == ("working", 6)
 
 
-# -- a correction replaces the execution it corrects --------------------------------------------
-@pytest.mark.parametrize(
-    ("first", "correction"),
-    [
-        ("X", "X.01"),
-        ("X.01", "X.02"),
-        ("h.1.01.01", "h.1.01.02"),
-        ("0000e215.5f3bcbd4.01.01", "0000e215.5f3bcbd4.01.02"),  # the shape of a real IB execId
-    ],
-)
-def test_correction_replaces_instead_of_adding(first: str, correction: str) -> None:
-    leg = drive_leg(Leg, "working")
-    leg.fill(**F(first, 4, 10.0))
-    leg.fill(**F(correction, 3, 11.0))
-    assert leg.current_state_value == "partially_filled"
-    assert leg.model.filled_qty == 3
-    assert leg.model.avg_price == 11.0
-    assert len(leg.model.book.fills) == 1
-    leg.fill(**F(first, 4, 10.0))  # the older revision, re-sent on a reconnect: stale, ignored
-    assert (leg.model.filled_qty, leg.model.avg_price) == (3, 11.0)
-    leg.fill(**F("other", 7, 12.0))  # a different execution adds
-    assert (leg.current_state_value, leg.model.filled_qty) == ("filled", 10)
+def test_the_quantity_never_reads_below_what_executed() -> None:
+    model = drive_leg(Leg, "partially_filled")  # 4 executed
+    fire(Leg, model, "lose_contact")
+    fire(Leg, model, "accept", quantity=2)
+    assert (model.order_qty, model.remaining_qty) == (4, 0)
 
 
-# -- a resize never takes the order below what already filled ----------------------------------
-@pytest.mark.parametrize("name", sorted(LEGS))
-def test_resize_below_the_filled_quantity_is_refused(name: str) -> None:
-    leg = drive_leg(LEGS[name][0], "partially_filled")  # e1=4 of 10
-    with pytest.raises(ValueError, match="below the 4 already filled"):
-        leg.request_replace(qty=3, stop_price=9.5)
-    assert (leg.current_state_value, leg.model.order_qty) == ("partially_filled", 10)
+def test_transmit_and_reject_record_the_order_id_and_the_reason() -> None:
+    model = drive_leg(Leg, "pending")
+    fire(Leg, model, "transmit", order_id=42)
+    fire(Leg, model, "reject", reason="201 margin")
+    assert (model.state, model.order_id, model.reject_reason) == ("rejected", 42, "201 margin")
 
-    leg.request_replace(qty=5, stop_price=9.5)
-    leg.fill(**F("e2", 3))  # lands while the modify is in flight: 7 filled, the modify says 5
-    with pytest.raises(ValueError, match="below the 7 filled"):
-        leg.replace_ack()
-    assert (leg.current_state_value, leg.model.order_qty, leg.model.filled_qty) == ("replace_requested", 10, 7)
-    leg.replace_reject(reason="IB refused the resize")
-    assert (leg.current_state_value, leg.model.order_qty) == ("partially_filled", 10)
+
+# -- refusals are counted, wherever they land --------------------------------------------------
+@pytest.mark.parametrize("setup", ["cancel_requested", "working", "cancelled", "filled"])
+def test_a_refused_cancel_is_counted(setup: str) -> None:
+    model = drive_leg(Leg, setup)
+    fire(Leg, model, "cancel_reject")
+    fire(Leg, model, "cancel_reject")
+    assert model.cancel_refusals == 2
+
+
+def test_a_modify_is_applied_on_its_acknowledgement() -> None:
+    model = drive_leg(StopLeg, "partially_filled")  # 4 of 10
+    fire(StopLeg, model, "request_replace", qty=6, stop_price=9.75)
+    assert (model.pending_qty, model.pending_stop, model.stop_price) == (6, 9.75, 9.0)
+    fire(StopLeg, model, "replace_ack")
+    assert (model.state, model.intended_qty, model.broker_qty, model.stop_price) == ("partially_filled", 6, 6, 9.75)
+    assert (model.pending_qty, model.pending_limit, model.pending_stop, model.replace_refusals) == (None, None, None, 0)
+
+
+def test_an_acknowledgement_without_a_modify_of_ours_takes_the_broker_quantity() -> None:
+    model = drive_leg(Leg, "working")
+    fire(Leg, model, "replace_ack", quantity=7)  # a late answer; nothing pending
+    assert (model.state, model.intended_qty, model.broker_qty) == ("working", 7, 7)
+
+
+def test_a_refused_modify_keeps_the_order_and_counts() -> None:
+    model = drive_leg(StopLeg, "working")
+    fire(StopLeg, model, "request_replace", stop_price=9.75)
+    fire(StopLeg, model, "replace_reject")
+    assert (model.state, model.stop_price, model.pending_stop, model.replace_refusals) == ("working", 9.0, None, 1)
+    fire(StopLeg, model, "replace_reject")  # a repeated refusal of nothing in flight is not counted again
+    assert model.replace_refusals == 1
+
+
+# -- validators: refused loudly, before any transition ---------------------------------------------
+@pytest.mark.parametrize("name", list(LEGS))
+def test_a_resize_below_what_executed_is_refused(name: str) -> None:
+    machine = LEGS[name][0]
+    model = drive_leg(machine, "partially_filled")  # 4 of 10
+    with pytest.raises(ValueError, match="qty=3 is below the 4 already executed"):
+        fire(machine, model, "request_replace", qty=3, stop_price=9.5)
+    assert (model.state, model.pending_qty) == ("partially_filled", None)
+    fire(machine, model, "request_replace", qty=4, stop_price=9.5)
+    assert (model.state, model.pending_qty) == ("replace_requested", 4)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({}, "needs a new stop_price or qty, got neither"),
+    ({"stop_price": 0.0}, "stop_price must be a positive price, got 0.0"),
+    ({"stop_price": -1.0, "qty": 5}, "stop_price must be a positive price, got -1.0"),
+])
+def test_a_stop_replace_needs_a_positive_stop_or_a_quantity(kwargs: dict[str, Any], message: str) -> None:
+    model = drive_leg(StopLeg, "working")
+    with pytest.raises(ValueError, match=message):
+        fire(StopLeg, model, "request_replace", **kwargs)
+    assert model.state == "working"
+    fire(StopLeg, model, "request_replace", qty=5)  # a resize alone is a replace too
+    assert model.state == "replace_requested"
+
+
+def test_a_leg_model_refuses_a_quantity_that_is_not_positive() -> None:
+    with pytest.raises(ValueError, match=r"intended_qty must be positive, got 0 \(leg T1:tp1\)"):
+        LegModel(leg="T1:tp1", intended_qty=0)
+
+
+@pytest.mark.parametrize("name", list(LEGS))
+def test_terminal_states_refuse_order_commands(name: str) -> None:
+    machine = LEGS[name][0]
+    for setup in ("filled", "cancelled", "rejected"):
+        assert setup in TERMINAL_STATES
+        model = drive_leg(machine, setup)
+        for event, kwargs in (("request_cancel", NONE), ("request_replace", {"stop_price": 9.5})):
+            with pytest.raises(TransitionNotAllowed):
+                fire(machine, model, event, **kwargs)
+            assert model.state == setup

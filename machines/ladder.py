@@ -8,8 +8,9 @@
 #   waiting -> attached (a bracket: the children went with the entry, held by the broker until it
 #   fills) -> complete (the entry filled in one piece: the children work) or -> detaching (the entry
 #   filled only in part, which held children cannot protect, or the broker sized the children
-#   wrongly and the policy says replace: the children are cancelled) -> building/complete (detached
-#   pairs take over, sized from the executions).
+#   wrongly and the policy says replace: the children are cancelled, and so is any child that comes
+#   back into reach later, e.g. acknowledged after an outage) -> building/complete (detached pairs
+#   take over, sized from the executions).
 # An exit that executes while the entry still works (a stop: the breakout failed; a target: the
 # price ran past it) ends the entering: the entry is cancelled (`stop_executed`). Shares that
 # arrive once the ladder is complete (a fill that beat the entry's cancel) go to the levels at
@@ -65,6 +66,15 @@ class Ladder(StateMachine):
     children_done = (
         detaching.to(building, cond="entry_live", on="allocate")
         | detaching.to(complete, on="finalize")
+        | waiting.to.itself(internal=True)
+        | attached.to.itself(internal=True)
+        | building.to.itself(internal=True)
+        | complete.to.itself(internal=True)
+    )
+    # a child changed state while the ladder waits for the children to go: one that could not be
+    # cancelled when detaching began (its state unknown during an outage) is cancelled now
+    child_changed = (
+        detaching.to.itself(internal=True, on="cancel_children")
         | waiting.to.itself(internal=True)
         | attached.to.itself(internal=True)
         | building.to.itself(internal=True)

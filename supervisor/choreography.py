@@ -61,6 +61,8 @@ class Choreography:
                     self._milestones(trade)
                 if trade.ladder == "detaching" and all(p.done for p in trade.pairs):
                     self._ladder(trade, "children_done")
+            if step.moved and trade.ladder == "detaching" and not pair.done:
+                self._ladder(trade, "child_changed")
         elif step.moved and leg.terminal:
             self._extra_ended(trade)  # an emergency stop gone: the ladder may take its shares
         if shares > 0 and leg.filled == shares and trade.entry_live:

@@ -13,7 +13,8 @@ ATTACHED (brackets) exit modes, and after every step:
 - once every report has been delivered, the supervisor counts exactly the broker's executions:
   none twice (duplicates, corrections before their originals), none dropped;
 - no command is repeated without a new fact about its order: an order is placed once, a cancel
-  goes again only after the broker refused it, a modify only after the last one was answered;
+  goes again only after the broker refused it or listed the order as open in a reconciliation,
+  a modify only after the last one was answered;
 - every call returns, with a bounded number of commands.
 """
 
@@ -192,7 +193,12 @@ def step(run: Run, action: str, rng: random.Random) -> None:
 
 
 def reconcile(run: Run) -> None:
-    run.carry(run.sup.reconcile(run.broker.truth()))
+    truth = run.broker.truth()
+    # the broker's truth is a fact about every order it lists: an order still open after an
+    # outage may be asked again (the cancel sent before the outage may never have arrived)
+    for ref in {o.order_ref for o in truth.open_orders} | {e.order_ref for e in truth.executions}:
+        run.answered[ref] = run.answered.get(ref, 0) + 1
+    run.carry(run.sup.reconcile(truth))
     run.lost = False
 
 

@@ -19,6 +19,7 @@ LADDER: Table = (
     ("waiting",    "detach",         None,           "waiting"),
     ("waiting",    "children_done",  None,           "waiting"),
     ("waiting",    "stop_executed",  None,           "waiting"),
+    ("waiting",    "child_changed",  None,           "waiting"),
 
     ("attached",   "start",          None,           NO),
     ("attached",   "shares_added",   "entry_full",   "attached"),  # the broker releases the children
@@ -29,6 +30,7 @@ LADDER: Table = (
     ("attached",   "detach",         None,           "detaching"),  # QuantityMismatch, policy replace
     ("attached",   "children_done",  None,           "attached"),
     ("attached",   "stop_executed",  None,           "attached"),
+    ("attached",   "child_changed",  None,           "attached"),
 
     ("building",   "start",          None,           NO),
     ("building",   "shares_added",   None,           "building"),
@@ -37,6 +39,7 @@ LADDER: Table = (
     ("building",   "children_done",  None,           "building"),
     ("building",   "stop_executed",  "entry_live",   "building"),  # the breakout failed: stop entering
     ("building",   "stop_executed",  None,           "building"),
+    ("building",   "child_changed",  None,           "building"),
 
     ("detaching",  "start",          None,           NO),
     ("detaching",  "shares_added",   None,           "detaching"),  # allocated once the children are gone
@@ -45,6 +48,7 @@ LADDER: Table = (
     ("detaching",  "children_done",  "entry_live",   "building"),
     ("detaching",  "children_done",  None,           "complete"),
     ("detaching",  "stop_executed",  None,           "detaching"),
+    ("detaching",  "child_changed",  None,           "detaching"),  # one back in reach is cancelled
 
     ("complete",   "start",          None,           NO),
     ("complete",   "shares_added",   None,           "complete"),  # a fill that beat the entry's cancel
@@ -52,6 +56,7 @@ LADDER: Table = (
     ("complete",   "detach",         None,           "complete"),
     ("complete",   "children_done",  None,           "complete"),
     ("complete",   "stop_executed",  None,           "complete"),
+    ("complete",   "child_changed",  None,           "complete"),
 )
 
 LADDER_INTENTS: Intents = {
@@ -68,5 +73,6 @@ LADDER_INTENTS: Intents = {
     ("building",   "stop_executed",  "entry_live"):   ("cancel_entry",),
     ("detaching",  "children_done",  "entry_live"):   ("allocate",),
     ("detaching",  "children_done",  None):           ("finalize",),
+    ("detaching",  "child_changed",  None):           ("cancel_children",),
     ("complete",   "shares_added",   None):           ("cover_late",),
 }

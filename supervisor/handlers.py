@@ -18,7 +18,7 @@ from machines import ExecBook, ExecKind, Fill
 from supervisor import events as ev
 from supervisor.book import LegRecord, Role, TradeRecord, position
 from supervisor.choreography import Choreography, refresh_caps
-from supervisor.desk import Desk
+from supervisor.desk import Desk, leg_of
 from supervisor.machinery import Step
 from supervisor.policy import MismatchAction
 from supervisor.port import (
@@ -117,6 +117,20 @@ class LegEventHandlers:
             leg.sibling_filled_at_ack = pair.exited - leg.filled
             refresh_caps(pair)
 
+    def _in_sibling_figure(self, trade: TradeRecord, leg: LegRecord, time: float | None, qty: int) -> None:
+        """An execution the broker made no later than its last figure for the OCA sibling (an
+        acknowledgement, a status) is inside that figure: a modify that landed after it set the
+        sibling's size outright, so it takes nothing off. Counting it in is the careful side: a
+        sibling believed larger than it is gets shrunk to fit (a modify that changes nothing),
+        while one believed smaller could outlive the position (the exit that opened a position)."""
+        pair = trade.pair_of(leg)
+        if pair is None or not time:  # an execution without its time (0): counted as IB reduces
+            return
+        sibling = leg_of(pair.sl if leg is pair.tp else pair.tp)
+        if sibling.live and time <= sibling.figure_at + self.desk.policy.clock_tolerance:
+            sibling.sibling_filled_at_ack += qty
+            refresh_caps(pair)
+
     def _mismatch(self, trade: TradeRecord, leg: LegRecord, broker_qty: int) -> None:
         """The broker works another quantity than we asked (a child sized to its parent: the
         100/100 incident). Reduce-only counts the broker's figure either way; the policy decides
@@ -193,6 +207,7 @@ class LegEventHandlers:
                 exit_filled=trade.exit_filled,
             ))
         self.commission_owner(trade, event.exec_id)
+        self._in_sibling_figure(trade, leg, event.time, qty)
         self.after(trade, leg, step, shares=qty)
         if trade.exit_filled > trade.entry.filled and position(trade) < 0:
             desk.emit(ev.InvariantViolated(
@@ -291,6 +306,7 @@ class LegEventHandlers:
         if filled + remaining <= leg.order_qty:
             return
         leg.broker_qty = filled + remaining
+        leg.figure_at = self.desk.now
         pair = trade.pair_of(leg)
         if pair is not None:
             leg.sibling_filled_at_ack = pair.exited - leg.filled

@@ -46,6 +46,9 @@ class Policy:
     ack_deadline: float = attrs.field(default=5.0, validator=_non_negative)
     # a status snapshot may run ahead of its executions for this long before it is a mismatch
     status_grace: float = attrs.field(default=2.0, validator=_non_negative)
+    # how far the broker's execution times may run behind our clock: an OCA sibling's execution
+    # timed up to this long after an order's acknowledgement counts as inside the acknowledged size
+    clock_tolerance: float = attrs.field(default=1.0, validator=_non_negative)
     # Every reaction is bounded. A command the broker refused (cancel refused 161, modify refused
     # 104) is sent again only when a new fact about its order arrives, at most this many times
     # in all, and not before `retry_backoff` seconds (doubling each time) since the last refusal.

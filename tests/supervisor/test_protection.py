@@ -9,7 +9,16 @@ from harness import Harness
 from supervisor import events as ev
 from supervisor.plan import Side
 from supervisor.policy import Policy
-from supervisor.port import Action, CancelOrder, ConnectionLost, ModifyOrder, PlaceOrder, ReplaceRejected
+from supervisor.port import (
+    Action,
+    CancelOrder,
+    ConnectionLost,
+    ExecutionReported,
+    ModifyOrder,
+    PlaceOrder,
+    ReplaceAccepted,
+    ReplaceRejected,
+)
 
 
 def placed(cmds: list) -> list[tuple[str, int]]:
@@ -44,6 +53,47 @@ def test_shares_in_pieces_are_covered_level_by_level_as_they_arrive() -> None:
     h.ack(cmds)
     assert h.sup.trade("T1").stop_coverage == 100
     assert [r.quantity for r in h.of_type(ev.ExitResized)] == [60, 60]
+
+
+def test_a_grow_that_landed_after_a_sibling_fill_it_had_not_seen_is_shrunk_to_the_position() -> None:
+    """IB reduces an OCA member by its sibling's fill; a modify that lands after that fill sets
+    the member's size outright, so the reduction is lost. The target's execution, timed no later
+    than the stop's acknowledgement, is inside the stop's acknowledged size: the stop is shrunk to
+    the position at once, instead of outliving it (the exit that opened a position)."""
+    h = Harness()
+    h.ack(h.submit(plan(quantity=100, tps=(11.0,))))
+    h.ack(h.feed(execution("entry", 50, 10.0)))  # sl1/tp1 work 50
+    h.clock.advance(1.0)
+    grow = h.feed(execution("entry", 50, 10.0))
+    assert [(c.order_ref, c.quantity) for c in grow if isinstance(c, ModifyOrder)] == [("T1:sl1", 100), ("T1:tp1", 100)]
+    # at the broker: tp1 executes 30 (sl1 reduced to 20), THEN the grow lands: sl1 works 100
+    fill_time = h.clock.now
+    h.clock.advance(0.2)
+    h.feed(ReplaceAccepted(order_ref="T1:sl1", order_id=None, quantity=100, time=h.clock.now),
+           ReplaceAccepted(order_ref="T1:tp1", order_id=None, quantity=100, time=h.clock.now))
+    h.clock.advance(0.1)
+    out = h.feed(ExecutionReported(order_ref="T1:tp1", order_id=None, exec_id="t1-a", action=Action.SELL,
+                                   qty=30, price=11.0, time=fill_time))
+    assert [(c.order_ref, c.quantity) for c in out if isinstance(c, ModifyOrder)] == [("T1:sl1", 70)]
+    [violated] = h.of_type(ev.InvariantViolated)
+    assert violated.invariant == "reduce_only"
+
+
+def test_a_sibling_fill_after_the_acknowledgement_is_the_brokers_own_reduction() -> None:
+    """The same execution timed well after the stop's acknowledgement: IB reduced the stop
+    itself, nothing to shrink."""
+    h = Harness()
+    h.ack(h.submit(plan(quantity=100, tps=(11.0,))))
+    h.ack(h.feed(execution("entry", 50, 10.0)))
+    h.clock.advance(1.0)
+    h.feed(execution("entry", 50, 10.0))
+    h.feed(ReplaceAccepted(order_ref="T1:sl1", order_id=None, quantity=100, time=h.clock.now),
+           ReplaceAccepted(order_ref="T1:tp1", order_id=None, quantity=100, time=h.clock.now))
+    h.clock.advance(5.0)
+    out = h.feed(ExecutionReported(order_ref="T1:tp1", order_id=None, exec_id="t1-a", action=Action.SELL,
+                                   qty=30, price=11.0, time=h.clock.now))
+    assert not [c for c in out if isinstance(c, ModifyOrder)]
+    assert h.sup.trade("T1").stop_coverage == 70
 
 
 def test_an_entry_that_ends_partially_filled_keeps_what_each_level_got() -> None:

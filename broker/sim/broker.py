@@ -28,7 +28,7 @@ from broker.sim import config as codes
 from broker.sim.book import Book
 from broker.sim.config import SimConfig
 from broker.sim.faults import Fault, FaultName, Faults
-from broker.sim.orders import OrderState, SimOrder, on_tick_grid
+from broker.sim.orders import OrderState, SimOrder, at_the_exchange, on_tick_grid
 from broker.sim.reporting import Reporter
 from supervisor.market import Bar, Quote
 from supervisor.port import (
@@ -359,7 +359,7 @@ class SimBroker:
             return
         if order.state is OrderState.WORKING and order.remaining > 0:
             self._counts["cancels"] += 1
-            if self.faults.hits(FaultName.LATE_FILL, self._counts["cancels"]):
+            if self.faults.hits(FaultName.LATE_FILL, self._counts["cancels"]) and at_the_exchange(order, self._last_price):
                 # fault late-fill: the exchange filled it before the cancel took effect, and the
                 # cancel confirmation overtakes the execution report (IB can do this: real world)
                 self._reporter.ended(order, "cancelled by request")

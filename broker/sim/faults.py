@@ -54,7 +54,9 @@ FAULT_HELP: dict[FaultName, tuple[str, str, str]] = {
         "cancels of a working order",
         "first",
         "the exchange fills the rest just before the cancel takes effect: OrderCancelled is "
-        "reported first, then the ExecutionReported (at the limit price, else the last price)",
+        "reported first, then the ExecutionReported (at the limit price, else the last price); "
+        "a stop the price has not reached is held by the broker, not at the exchange, so it "
+        "cannot fill this way",
     ),
     FaultName.DROP_ACK: ("orders", "first", "the OrderAccepted and its status are never delivered"),
     FaultName.REJECT: ("orders", "first", "reject:CODE: the order is rejected with IB error CODE"),

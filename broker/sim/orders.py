@@ -151,6 +151,16 @@ def decide(
     return Decision(price, market=False) if _through(order.action, price, limit, inclusive=True) else None
 
 
+def at_the_exchange(order: SimOrder, price: float) -> bool:
+    """Could the exchange trade `order` at `price` this instant? A stop not yet triggered is held
+    by the broker, away from the exchange, until the price reaches it: nothing can fill it in the
+    moment before a cancel lands. A limit rests at the exchange, where a spike can take it."""
+    if order.order_type in (OrderType.STOP, OrderType.STOP_LIMIT) and not order.triggered:
+        assert order.stop_price is not None
+        return _touched(order.action, price, order.stop_price)
+    return True
+
+
 def slipped(action: Action, price: float, ticks: int, tick_size: float) -> float:
     """A market fill `ticks` ticks worse than `price`, on the tick grid, never below one tick."""
     moved = price + ticks * tick_size if action is Action.BUY else price - ticks * tick_size

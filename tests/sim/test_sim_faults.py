@@ -118,11 +118,22 @@ def test_late_fill_reports_the_cancel_then_the_fill_it_lost_to() -> None:
 def test_late_fill_hits_only_the_first_cancel_by_default() -> None:
     sim = SimBroker(flat(1), faults=["late-fill"])
     for ref in ("a", "b"):
-        sim.execute(stop(ref, Action.BUY, 120.0))
+        sim.execute(limit(ref, Action.BUY, 99.0, qty=10))
     sim.execute(CancelOrder("a"))
     sim.execute(CancelOrder("b"))
     executions = of(ExecutionReported, sim.poll())
-    assert [(e.order_ref, e.price) for e in executions] == [("a", 100.0)]  # a stop: at the last price
+    assert [(e.order_ref, e.price) for e in executions] == [("a", 99.0)]  # a limit: at its limit
+
+
+def test_late_fill_cannot_fill_a_stop_the_price_has_not_reached() -> None:
+    """An untriggered stop is held by the broker, not at the exchange: its cancel just lands."""
+    sim = SimBroker(flat(1), faults=["late-fill"])
+    sim.execute(stop("far", Action.BUY, 120.0))
+    sim.execute(CancelOrder("far"))
+    events = sim.poll()
+    assert of(ExecutionReported, events) == []
+    assert "OrderCancelled" in for_ref("far", events)
+    assert sim.position() == 0
 
 
 def test_drop_ack_loses_the_acknowledgement_but_the_order_works() -> None:

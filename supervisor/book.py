@@ -52,6 +52,9 @@ class LegRecord(LegModel):
     last_refusal_at: float | None = None
     resends: int = 0
     figure_at: float = 0.0  # when the broker last gave the order's size (an acknowledgement)
+    # when the broker last set the size outright (a modify's acknowledgement, a status that raised
+    # it): an OCA sibling's execution timed no later than this is inside that size, not taken off it
+    resized_at: float = 0.0
 
     @property
     def order(self) -> PlaceOrder:
@@ -200,6 +203,19 @@ def exposure(trade: TradeRecord, extra: PlaceOrder | None = None, *, settling: b
         else:
             total += extra.quantity
     return total + sum(groups.values())
+
+
+def exit_room(trade: TradeRecord, order: PlaceOrder) -> int:
+    """The largest quantity of `order` reduce-only lets go now (exposure grows with it)."""
+    budget = max(position(trade), 0)
+    low, high = 0, order.quantity
+    while low < high:
+        mid = (low + high + 1) // 2
+        if exposure(trade, extra=attrs.evolve(order, quantity=mid)) <= budget:
+            low = mid
+        else:
+            high = mid - 1
+    return low
 
 
 def coverage(trade: TradeRecord) -> int:

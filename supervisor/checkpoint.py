@@ -54,6 +54,7 @@ class LegState:
     last_refusal_at: float | None = None
     resends: int = 0
     figure_at: float = 0.0
+    resized_at: float = 0.0
 
 
 @codec.register
@@ -145,7 +146,7 @@ def _leg_state(leg: LegRecord) -> LegState:
         level=leg.level, intended_at=leg.intended_at, sent_at=leg.sent_at, pending_qty=leg.pending_qty,
         pending_limit=leg.pending_limit, pending_stop=leg.pending_stop, status_claim=leg.status_claim,
         status_claim_at=leg.status_claim_at, last_refusal_at=leg.last_refusal_at, resends=leg.resends,
-        figure_at=leg.figure_at,
+        figure_at=leg.figure_at, resized_at=leg.resized_at,
     )
 
 
@@ -158,5 +159,5 @@ def _leg(trade_id: str, s: LegState) -> LegRecord:
         trade_id=trade_id, role=Role(s.role), command=s.command, level=s.level, intended_at=s.intended_at,
         sent_at=s.sent_at, pending_qty=s.pending_qty, pending_limit=s.pending_limit, pending_stop=s.pending_stop,
         status_claim=s.status_claim, status_claim_at=s.status_claim_at, last_refusal_at=s.last_refusal_at,
-        resends=s.resends, figure_at=s.figure_at,
+        resends=s.resends, figure_at=s.figure_at, resized_at=s.resized_at,
     )

@@ -17,7 +17,16 @@ import attrs
 
 from machines import PairModel
 from supervisor import events as ev
-from supervisor.book import LegRecord, Role, TradeRecord, entry_filled, exposure, position
+from supervisor.book import (
+    LegRecord,
+    Role,
+    TradeRecord,
+    entry_filled,
+    exit_room,
+    exposure,
+    position,
+    working,
+)
 from supervisor.desk import Desk, leg_of
 from supervisor.machinery import Step
 from supervisor.orders import level_legs, restored_leg
@@ -63,8 +72,8 @@ class Choreography:
                     self._ladder(trade, "children_done")
             if step.moved and trade.ladder == "detaching" and not pair.done:
                 self._ladder(trade, "child_changed")
-        elif step.moved and leg.terminal:
-            self._extra_ended(trade)  # an emergency stop gone: the ladder may take its shares
+        elif step.moved and (leg.terminal or step.source == "replace_requested"):
+            self._extra_ended(trade)  # an emergency stop gone or cut: the ladder may take its shares
         if shares > 0 and leg.filled == shares and trade.entry_live:
             # a stop: the breakout failed; a target: the price ran past it while the entry still
             # bought below it. Either way the rest of the entry is not wanted: stop entering
@@ -137,22 +146,36 @@ class Choreography:
             wanted = leg.filled + pair.remaining
             free = leg.pending_qty is None and leg.state in ("working", "partially_filled")
             if free and leg.order_qty < wanted and not self.desk.modify(trade, leg, qty=wanted):
-                self._make_room(trade)
+                self._make_room(trade, exposure(trade, resized=(leg, wanted), settling=True) - max(position(trade), 0))
 
-    def _make_room(self, trade: TradeRecord) -> None:
-        """Emergency stops hold shares the ladder now covers: they go, and the ladder grows when
-        they are gone (their end is the fact that grows it)."""
-        for leg in trade.extras:
-            rec = leg_of(leg)
-            if rec.role is Role.STOP and rec.live and rec.state != "cancel_requested":
-                self.desk.cancel(trade, rec)
+    def _make_room(self, trade: TradeRecord, needed: int) -> None:
+        """Emergency stops hold `needed` shares a level of the ladder would cover: they give them up
+        (cut by a modify, or cancelled when all of one is needed), and the level takes the shares
+        once that is answered (the answer is the fact that grows or places it). When they cannot
+        free that much, nothing is cut: the level waits for the position to change."""
+        stops = [leg_of(leg) for leg in trade.extras]
+        free = [s for s in stops if s.role is Role.STOP and s.state in ("working", "partially_filled")
+                and s.pending_qty is None]
+        if needed <= 0 or sum(working(trade, s) for s in free) < needed:
+            return
+        for stop in free:
+            cut = min(working(trade, stop), needed)
+            if cut == working(trade, stop):
+                self.desk.cancel(trade, stop)
+            elif not self.desk.modify(trade, stop, qty=stop.order_qty - cut):
+                continue
+            needed -= cut
+            if needed <= 0:
+                return
 
     def _extra_ended(self, trade: TradeRecord) -> None:
+        """An emergency stop ended or shrank: the levels may take its shares now."""
         for pair in trade.pairs:
             if pair.state in ("armed", "reducing"):
                 step = self.desk.fire(self.m.pair, pair, trade, "allocate")
                 if step is not None:
                     self.run(trade, step.intents)
+        self.protection.restore_levels(trade, blocked_only=True)
 
     def _do_restore_legs(self, trade: TradeRecord, pair: PairModel) -> None:
         """A leg of a level that still holds shares is gone: a new one takes its place in the same
@@ -163,8 +186,13 @@ class Choreography:
             old = leg_of(getattr(pair, attr))
             if old.live:
                 continue
-            if old.state == "idle":  # never went (its placement was blocked): it goes now
-                self.desk.place(trade, old, left)
+            if old.state == "idle":  # never went (its placement was blocked): what fits goes now,
+                # the level grows to the rest as the other exits make room (emergency stops cut)
+                fits = exit_room(trade, attrs.evolve(old.order, quantity=left))
+                if fits > 0:
+                    self.desk.place(trade, old, fits)
+                if fits < left:
+                    self._make_room(trade, left - fits)
                 continue
             name = _fresh_name(trade, old.leg.split("~")[0])
             new = restored_leg(trade, old, name, left)

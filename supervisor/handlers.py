@@ -118,8 +118,8 @@ class LegEventHandlers:
             refresh_caps(pair)
 
     def _in_sibling_figure(self, trade: TradeRecord, leg: LegRecord, time: float | None, qty: int) -> None:
-        """An execution the broker made no later than its last figure for the OCA sibling (an
-        acknowledgement, a status) is inside that figure: a modify that landed after it set the
+        """An execution the broker made no later than the OCA sibling's last resize (a modify's
+        acknowledgement, a status that raised it) is inside that size: a modify that landed after it set the
         sibling's size outright, so it takes nothing off. Counting it in is the careful side: a
         sibling believed larger than it is gets shrunk to fit (a modify that changes nothing),
         while one believed smaller could outlive the position (the exit that opened a position)."""
@@ -127,7 +127,7 @@ class LegEventHandlers:
         if pair is None or not time:  # an execution without its time (0): counted as IB reduces
             return
         sibling = leg_of(pair.sl if leg is pair.tp else pair.tp)
-        if sibling.live and time <= sibling.figure_at + self.desk.policy.clock_tolerance:
+        if sibling.live and sibling.resized_at and time <= sibling.resized_at + self.desk.policy.clock_tolerance:
             sibling.sibling_filled_at_ack += qty
             refresh_caps(pair)
 
@@ -244,6 +244,7 @@ class LegEventHandlers:
         if step is None:
             return
         if new_qty is not None:
+            leg.resized_at = self.desk.now
             self._acknowledged(trade, leg)
         if new_price is not None:
             self.desk.emit(ev.StopRepriced(trade_id=trade.trade_id, leg=leg.leg, old_price=old_price,
@@ -306,7 +307,7 @@ class LegEventHandlers:
         if filled + remaining <= leg.order_qty:
             return
         leg.broker_qty = filled + remaining
-        leg.figure_at = self.desk.now
+        leg.figure_at = leg.resized_at = self.desk.now
         pair = trade.pair_of(leg)
         if pair is not None:
             leg.sibling_filled_at_ack = pair.exited - leg.filled

@@ -359,7 +359,8 @@ class SimBroker:
             return
         if order.state is OrderState.WORKING and order.remaining > 0:
             self._counts["cancels"] += 1
-            if self.faults.hits(FaultName.LATE_FILL, self._counts["cancels"]) and at_the_exchange(order, self._last_price):
+            late = self.faults.hits(FaultName.LATE_FILL, self._counts["cancels"])
+            if late and at_the_exchange(order, self._last_price):
                 # fault late-fill: the exchange filled it before the cancel took effect, and the
                 # cancel confirmation overtakes the execution report (IB can do this: real world)
                 self._reporter.ended(order, "cancelled by request")

@@ -5,6 +5,11 @@ sends the event, and reports the step: the state before and after, and the inten
 recorded. A refusal (an event the machine does not allow there, or a validator's objection) is
 not raised out: it becomes an `InvalidTransition` event and the model keeps its state. Every change
 of state is reported as `LegTransitioned`, so the journal shows each machine's path.
+
+An event whose only declared transition from the current state is a bare internal self-transition
+(no guard, no validator, no action of any name: nothing can happen) is answered without a trip
+through the engine (`noops`): the declaration already says what the engine would do. Every
+transition that can do anything goes through python-statemachine.
 """
 
 from __future__ import annotations
@@ -49,6 +54,45 @@ def _shared() -> dict[str, Any]:
     return pool
 
 
+_CALLBACK_PREFIXES = ("on_", "before_", "after_")
+
+
+def noops(machine: type[Any]) -> frozenset[tuple[str, str]]:
+    """The (state, event) pairs of `machine` where the event cannot do anything: one transition,
+    internal to the state, without a guard, a validator or an action (declared, or by a method
+    named after the event or `..._transition`)."""
+    found = set()
+    for state in machine.states:
+        by_event: dict[str, list[Any]] = {}
+        for transition in state.transitions:
+            for event in transition.events:
+                by_event.setdefault(str(event), []).append(transition)
+        for event, transitions in by_event.items():
+            if len(transitions) != 1:
+                continue
+            t = transitions[0]
+            if not (t.is_self and t.internal) or list(t.cond) or list(t.validators):
+                continue
+            specs = [*t.on, *t.before, *t.after]
+            if any(not spec.is_convention for spec in specs):
+                continue
+            if any(hasattr(machine, str(spec.func)) for spec in specs):
+                continue
+            found.add((state.id, event))
+    return frozenset(found)
+
+
+_NOOPS: dict[type[Any], frozenset[tuple[str, str]]] = {}
+
+
+def _noops_of(machine: Any) -> frozenset[tuple[str, str]]:
+    cls = type(machine)
+    known = _NOOPS.get(cls)
+    if known is None:
+        known = _NOOPS[cls] = noops(cls)
+    return known
+
+
 class Machinery:
     def __init__(self, emit: Emit) -> None:
         self._emit = emit
@@ -66,6 +110,8 @@ class Machinery:
         cursor = machine.model
         cursor.target = model
         before = str(cursor.state)
+        if (before, event) in _noops_of(machine):
+            return Step(before, before)
         try:
             machine.send(event, **kwargs)
         except (TransitionNotAllowed, ValueError) as exc:

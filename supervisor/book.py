@@ -124,10 +124,11 @@ class TradeRecord(TradeModel):
         return self.state in ("closed", "aborted") and not any(leg.live for leg in self.legs.values())
 
     def realized_pnl(self) -> float:
+        """In the account's currency: price points times units times the contract's multiplier."""
         sign = self.p.side.sign
         proceeds = sum(leg.notional for leg in self.exits())
         cost = self.exit_filled * self.entry.avg_price
-        return round(sign * (proceeds - cost), 6)
+        return round(sign * (proceeds - cost) * self.p.instrument.multiplier, 6)
 
 
 # -- what the broker may still execute, and what protects -----------------------------------------

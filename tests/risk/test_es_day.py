@@ -64,4 +64,4 @@ def test_an_es_breakout_ladders_out_on_the_quarter_point_grid_and_counts_dollars
     snapshot = risk.snapshot()
     assert (snapshot.realized_pnl, snapshot.commissions, snapshot.net_pnl) == (225.0, 9.0, 216.0)
     assert (snapshot.state, snapshot.open_trades, snapshot.positions) == ("active", 0, ())
-    assert trade.realized_pnl == 4.5  # the supervisor's own figure is in points (see test_es_postmortem)
+    assert trade.realized_pnl == 225.0  # the supervisor's own figure, in dollars: 4.5 points x 50

@@ -152,9 +152,6 @@ def test_exits_never_stay_larger_than_the_short_the_broker_reports() -> None:
     assert left <= 1, f"working exits would still buy {left} against a short of 1"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "core: TradeClosed.realized_pnl and TradeSnapshot.realized_pnl are in price points x units "
-    "(supervisor/book.py ignores the instrument's multiplier); supervisor.risk computes the currency"))
 def test_the_supervisor_reports_the_loss_in_dollars() -> None:
     desk = EsDesk()
     risk = RiskBook()

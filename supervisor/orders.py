@@ -38,6 +38,7 @@ def entry_order(plan: TradePlan) -> PlaceOrder:
         tif=plan.tif,
         outside_rth=plan.outside_rth,
         account=plan.account,
+        instrument=plan.instrument,  # the contract the adapter sends (a future's month and multiplier)
     )
 
 
@@ -74,6 +75,7 @@ def _exit_order(
         oca_type=OCA_REDUCE if oca_group else 0,
         parent_ref=parent_ref,
         account=plan.account,
+        instrument=plan.instrument,
     )
 
 

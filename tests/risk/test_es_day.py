@@ -65,3 +65,21 @@ def test_an_es_breakout_ladders_out_on_the_quarter_point_grid_and_counts_dollars
     assert (snapshot.realized_pnl, snapshot.commissions, snapshot.net_pnl) == (225.0, 9.0, 216.0)
     assert (snapshot.state, snapshot.open_trades, snapshot.positions) == ("active", 0, ())
     assert trade.realized_pnl == 225.0  # the supervisor's own figure, in dollars: 4.5 points x 50
+
+
+
+def test_every_order_of_an_es_trade_names_the_contract_so_the_adapter_sends_the_future() -> None:
+    from factories import accepted, execution, sent
+
+    from supervisor.port import PlaceOrder
+
+    supervisor = Supervisor(lambda: OPEN)
+    plan = es_plan("escontract", quantity=2, entry=6892.00, stop=6884.00, targets=(6896.00, 6908.00))
+    supervisor.arm(plan)
+    commands = list(supervisor.trigger(plan.trade_id))
+    for event in (sent("entry", 1, "escontract"), accepted("entry", 2, 1, "escontract"),
+                  execution("entry", 2, 6892.00, trade_id="escontract")):
+        commands += supervisor.handle(event)
+    placed = [c for c in commands if isinstance(c, PlaceOrder)]
+    assert len(placed) == 5  # the entry, then a target and a stop per level
+    assert all(c.instrument == ES for c in placed), [c.instrument for c in placed]

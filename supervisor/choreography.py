@@ -337,6 +337,9 @@ class Choreography:
 
     def new_pair(self, trade: TradeRecord, level: int, *, target: int, allocated: int, repairs_left: int) -> PairModel:
         generation = sum(1 for p in trade.pairs if p.level == level) + 1
+        # a restored leg may hold a successor's name already (sl1~2): orderRefs are never reused
+        while any(f"{kind}{level}~{generation}" in trade.legs for kind in ("tp", "sl")):
+            generation += 1
         tp, sl = level_legs(trade, level, generation, max(target, 1), attached=False)
         for leg in (tp, sl):
             trade.legs[leg.leg] = leg

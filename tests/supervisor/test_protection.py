@@ -373,3 +373,22 @@ def test_commissions_are_attached_to_their_trade_whichever_arrives_first() -> No
     h.feed(execution("entry", 60, 10.0, "c-1"), CommissionReported(exec_id="c-1", commission=0.30))
     h.feed(execution("entry", 40, 10.0, "c-2"))
     assert h.sup.trade("T1").commissions == 0.65
+
+
+def test_a_successor_pair_never_takes_the_name_of_a_restored_leg() -> None:
+    """A level's restored stop is `sl1~2`; a pair the level gets later (shares that beat the
+    entry's cancel) must not reuse that orderRef."""
+    h = Harness()
+    h.settle(h.submit(plan(quantity=10, tps=(11.0,))))
+    h.settle(h.feed(execution("entry", 5, 10.0)))  # sl1/tp1 for 5
+    h.feed(rejected("sl1"))  # the level's stop restored as sl1~2
+    h.tick(5.0)
+    h.settle([c for c in h.commands if c.order_ref == "T1:sl1~2"])
+    h.sup.cancel("T1")
+    h.feed(cancelled("entry"))
+    h.feed(execution("tp1", 5, 11.0))  # the level is done
+    h.feed(cancelled("sl1~2"))
+    late = h.feed(execution("entry", 2, 10.0))  # a fill that beat the cancel
+    refs = [c.order_ref for c in h.commands if isinstance(c, PlaceOrder)]
+    assert len(refs) == len(set(refs)), refs
+    assert {c.order_ref for c in late if isinstance(c, PlaceOrder)} == {"T1:sl1~3", "T1:tp1~3"}

@@ -10,10 +10,11 @@ The simulated exchange does not move by itself: `step [N]` replays N bars (defau
 replays until that time (default: the end of the day), `time` shows where the replay is. A live
 broker's clock needs no verb.
 
-`flatten SYMBOL` is reduce-only: it cancels an entry still working when nothing is held. Shares
-already held are refused, with the reason: closing them safely needs the supervisor's own
-reduce-only close (an order the supervisor does not own would leave its exits and emergency stops
-sized to shares that are gone, which is how an exit opens the other side).
+`flatten SYMBOL` closes the symbol's trades through the supervisor's own flatten: the entry and
+every exit are cancelled, then what the executions say is held goes out in one reduce-only market
+order (an order the supervisor did not own would leave its exits sized to shares that are gone,
+which is how an exit opens the other side). `kill` is the kill switch: every watcher stops and
+every trade is flattened; nothing is left working and nothing new opens.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ SHOWN = (ev.LegFilled, ev.LegPartiallyFilled, ev.LegCancelled, ev.LegRejected, e
          ev.TradeClosed, ev.TradeAborted, ev.EmergencyStopPlaced, ev.OrderIntended, ev.QuantityMismatch,
          ev.StatusFillMismatch, ev.InvariantViolated, ev.ExitBlocked, ev.CoverageGap, ev.OrphanExitDetected,
          ev.PositionMismatch, ev.SubmissionStalled, ev.LateFill, ev.StopRepriceFailed, ev.InvalidTransition)
-VERBS = ("breakout", "breakouts", "orders", "positions", "trades", "flatten", "step", "run", "time", "help", "quit")
+VERBS = ("breakout", "breakouts", "orders", "positions", "trades", "flatten", "kill", "step", "run", "time", "help",
+         "quit")
 
 
 class Console(cmd.Cmd):
@@ -170,8 +172,8 @@ class Console(cmd.Cmd):
         self.say(format_audit(build(records), self.timezone))
 
     def do_flatten(self, arg: str) -> None:
-        """flatten SYMBOL: reduce-only. Cancels a working entry when nothing is held; refuses when shares
-        are held (that needs the supervisor's reduce-only close)."""
+        """flatten SYMBOL: cancel the symbol's entries and exits, then sell what is held at the market
+        (reduce-only: sized from the executions, never more)."""
         self._guard(lambda: self._flatten(arg.split()))
 
     def _flatten(self, args: list[str]) -> None:
@@ -183,16 +185,29 @@ class Console(cmd.Cmd):
             self.say(f"flatten {symbol}: no trade on {symbol}: nothing sent")
             return
         for trade in trades:
-            entry = trade.leg("entry")
-            if trade.position > 0:
-                self.say(f"flatten {symbol}: REFUSED for {trade.trade_id}: {trade.position} shares held under its "
-                         f"exits; closing them needs the supervisor's reduce-only close (not in this version): "
-                         f"nothing sent")
-            elif entry.state in ("sent", "working", "pending", "partially_filled"):
-                self.desk.runner.execute(self.desk.recorder.cancel(trade.trade_id))
-                self.say(f"flatten {symbol}: {trade.trade_id} holds nothing: its working entry is cancelled")
-            else:
-                self.say(f"flatten {symbol}: {trade.trade_id} holds nothing and has no working entry: nothing sent")
+            self._flatten_trade(trade.trade_id, f"operator: flatten {symbol}", f"flatten {symbol}")
+
+    def _flatten_trade(self, trade_id: str, reason: str, verb: str) -> None:
+        trade = self.desk.recorder.trade(trade_id)
+        if trade.state in ("closed", "aborted") and not trade.working_orders:
+            self.say(f"{verb}: {trade_id} is {trade.state}: nothing sent")
+            return
+        self.desk.runner.execute(self.desk.recorder.flatten(trade_id, reason))
+        after = self.desk.recorder.trade(trade_id)
+        held = f"{after.position} shares held go out at the market once the cancels land" if after.position > 0 \
+            else "nothing held"
+        self.say(f"{verb}: {trade_id}: entry and exits cancelled; {held}")
+
+    def do_kill(self, arg: str) -> None:
+        """kill: the kill switch. Every watcher stops, every trade is flattened (reduce-only)."""
+        self._guard(self._kill)
+
+    def _kill(self) -> None:
+        with contextlib.suppress(DeskError):  # no watcher left to stop: the trades still go
+            for line in self.desk.cancel(["ALL"]):
+                self.say(f"kill: {line}")
+        for trade in self.desk.recorder.trades():
+            self._flatten_trade(trade.trade_id, "operator: kill switch", "kill")
 
     # -- the simulated clock ----------------------------------------------------------------------------
     def do_step(self, arg: str) -> None:

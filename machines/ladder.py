@@ -11,6 +11,10 @@
 #   wrongly and the policy says replace: the children are cancelled, and so is any child that comes
 #   back into reach later, e.g. acknowledged after an outage) -> building/complete (detached pairs
 #   take over, sized from the executions).
+# `flatten` (the operator's flatten, the kill switch, a time exit) ends the ladder from any state:
+# -> flattening cancels the entry and every exit, and once nothing of the trade works any more, the
+# shares held go out in one reduce-only market order (its side from the executions); a share that
+# arrives later (a fill that beat a cancel) goes out the same way. Nothing is allocated any more.
 # An exit that executes while the entry still works (a stop: the breakout failed; a target: the
 # price ran past it) ends the entering: the entry is cancelled (`stop_executed`). Shares that
 # arrive once the ladder is complete (a fill that beat the entry's cancel) go to the levels at
@@ -33,6 +37,7 @@ class Ladder(StateMachine):
     building = State()
     detaching = State()
     complete = State()
+    flattening = State()
 
     start = waiting.to(attached, cond="is_attached", on="send_children") | waiting.to.itself(internal=True)
     shares_added = (
@@ -44,6 +49,7 @@ class Ladder(StateMachine):
         | attached.to(detaching, on="cancel_children")
         | detaching.to.itself(internal=True)  # allocated once the children are gone
         | complete.to.itself(internal=True, on="cover_late")
+        | flattening.to.itself(internal=True)  # flattened once nothing works any more
     )
     entry_ended = (
         waiting.to(complete, cond="has_shares", on="finalize")
@@ -54,6 +60,7 @@ class Ladder(StateMachine):
         | attached.to(complete, on="cancel_children")
         | detaching.to.itself(internal=True)
         | complete.to.itself(internal=True)
+        | flattening.to.itself(internal=True)
     )
     # QuantityMismatch with the replace policy: the broker's children cannot be trusted
     detach = (
@@ -62,6 +69,7 @@ class Ladder(StateMachine):
         | building.to.itself(internal=True)
         | detaching.to.itself(internal=True)
         | complete.to.itself(internal=True)
+        | flattening.to.itself(internal=True)
     )
     children_done = (
         detaching.to(building, cond="entry_live", on="allocate")
@@ -70,6 +78,7 @@ class Ladder(StateMachine):
         | attached.to.itself(internal=True)
         | building.to.itself(internal=True)
         | complete.to.itself(internal=True)
+        | flattening.to.itself(internal=True)
     )
     # a child changed state while the ladder waits for the children to go: one that could not be
     # cancelled when detaching began (its state unknown during an outage) is cancelled now
@@ -79,6 +88,17 @@ class Ladder(StateMachine):
         | attached.to.itself(internal=True)
         | building.to.itself(internal=True)
         | complete.to.itself(internal=True)
+        # every order of the trade has ended: what is held goes out at the market
+        | flattening.to.itself(internal=True, cond="quiet_and_held", on="send_flatten")
+        | flattening.to.itself(internal=True)
+    )
+    flatten = (
+        waiting.to(flattening, on="cancel_everything")
+        | attached.to(flattening, on="cancel_everything")
+        | building.to(flattening, on="cancel_everything")
+        | detaching.to(flattening, on="cancel_everything")
+        | complete.to(flattening, on="cancel_everything")
+        | flattening.to.itself(internal=True)  # asked again: it is under way
     )
     stop_executed = (
         building.to.itself(internal=True, cond="entry_live", on="cancel_entry")
@@ -87,6 +107,7 @@ class Ladder(StateMachine):
         | attached.to.itself(internal=True)
         | detaching.to.itself(internal=True)
         | complete.to.itself(internal=True)
+        | flattening.to.itself(internal=True)
     )
 
     def __init__(self, model: TradeModel | None = None) -> None:
@@ -111,6 +132,11 @@ class Ladder(StateMachine):
     def entry_live(self) -> bool:
         return self.m.entry_live
 
+    def quiet_and_held(self) -> bool:
+        """Nothing of the trade works at the broker any more, and shares are held."""
+        m = self.m
+        return not m.entry_live and m.position > 0 and not any(leg.live for leg in m.exit_legs())
+
     # -- actions: intents for the supervisor -------------------------------------------------
     def send_children(self) -> None:
         self.intents.add("send_children", self.m)
@@ -132,3 +158,9 @@ class Ladder(StateMachine):
 
     def cancel_entry(self) -> None:
         self.intents.add("cancel_entry", self.m)
+
+    def cancel_everything(self) -> None:
+        self.intents.add("cancel_everything", self.m)
+
+    def send_flatten(self) -> None:
+        self.intents.add("send_flatten", self.m)

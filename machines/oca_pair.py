@@ -17,7 +17,8 @@
 #   replacing (the broker sized a leg wrongly and the policy says replace: both legs are being
 #   cancelled) -> replaced (a successor pair takes over the level's remaining shares);
 #   exposed (its stop is gone with shares left and no repair is left: the trade's Cover machine
-#   puts the shares under an emergency stop once its target is cancelled).
+#   puts the shares under an emergency stop once its target is cancelled);
+#   `withdraw` (the trade is flattened) cancels the level from any live state: nothing restored.
 from __future__ import annotations
 
 import attrs
@@ -96,6 +97,20 @@ class OcaPair(StateMachine):
         | replacing.to.itself(internal=True)
         | replaced.to.itself(internal=True)
         | exposed.to.itself(internal=True)
+    )
+    # the trade is flattened: the level ends here, its legs are cancelled and nothing is restored
+    # (what it held goes out at the market once nothing works)
+    withdraw = (
+        pending.to(cancelled, on="withdraw_legs")
+        | armed.to(cancelled, on=["cancel_legs", "withdraw_legs"])
+        | reducing.to(cancelled, on=["cancel_legs", "withdraw_legs"])
+        | exposed.to(cancelled, on=["cancel_legs", "withdraw_legs"])
+        | replacing.to(cancelled, on=["cancel_legs", "withdraw_legs"])
+        | closed_by_tp.to.itself(internal=True)
+        | closed_by_sl.to.itself(internal=True)
+        | closed_mixed.to.itself(internal=True)
+        | cancelled.to.itself(internal=True)
+        | replaced.to.itself(internal=True)
     )
     leg_changed = (
         pending.to.itself(internal=True)

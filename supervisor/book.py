@@ -27,6 +27,7 @@ class Role(enum.Enum):
     ENTRY = "entry"
     TAKE_PROFIT = "take_profit"
     STOP = "stop"
+    FLATTEN = "flatten"  # a market order closing what is held (flatten, kill switch, time exit)
 
 
 class Measure(enum.Enum):
@@ -85,6 +86,7 @@ class TradeRecord(TradeModel):
     legs: dict[str, LegRecord] = attrs.field(factory=dict)  # every leg by name, entry included
     emergency_seq: int = 0
     estops: int = 0  # emergency stops placed so far (bounded by Policy.max_emergency_stops)
+    flattens: int = 0  # flatten market orders sent so far (bounded by Policy.max_flatten_orders)
     cover_since: float = 0.0  # when the Cover machine entered its current state
     stamps: dict[str, float] = attrs.field(factory=dict)  # latency: trigger, intent, sent, ack, ...
     commissions: dict[str, float] = attrs.field(factory=dict)  # exec id -> commission

@@ -40,6 +40,12 @@ class Expire:
 
 
 @attrs.frozen
+class Flatten:
+    trade_id: str
+    reason: str = "requested"
+
+
+@attrs.frozen
 class Tick:
     pass
 
@@ -49,8 +55,8 @@ class Reconcile:
     truth: BrokerTruth
 
 
-Call = Arm | Trigger | Cancel | Expire | Tick | Reconcile
-CALLS: tuple[type[Any], ...] = (TradePlan, Arm, Trigger, Cancel, Expire, Tick, Reconcile)
+Call = Arm | Trigger | Cancel | Expire | Flatten | Tick | Reconcile
+CALLS: tuple[type[Any], ...] = (TradePlan, Arm, Trigger, Cancel, Expire, Flatten, Tick, Reconcile)
 for _cls in CALLS:
     if not codec.is_registered(_cls):
         codec.register(_cls)
@@ -66,6 +72,8 @@ def apply(supervisor: Supervisor, value: object) -> list[Command]:
         return supervisor.cancel(value.trade_id)
     if isinstance(value, Expire):
         return supervisor.expire(value.trade_id)
+    if isinstance(value, Flatten):
+        return supervisor.flatten(value.trade_id, value.reason)
     if isinstance(value, Tick):
         return supervisor.tick()
     if isinstance(value, Reconcile):

@@ -94,6 +94,7 @@ class TradeCheckpoint:
     pairs: tuple[PairState, ...]
     extras: tuple[str, ...]
     estops: int
+    flattens: int
     stamps: tuple[tuple[str, float], ...]
     commissions: tuple[tuple[str, float], ...]
     executions: tuple[ExecState, ...]
@@ -110,7 +111,7 @@ def dump(trade: TradeRecord, execs: ExecBook) -> TradeCheckpoint:
         legs=tuple(_leg_state(leg) for leg in trade.legs.values()),
         pairs=tuple(PairState(p.name, p.level, p.tp.leg, p.sl.leg, p.target_qty, p.allocated, p.repairs_left,
                               p.state, tuple(r.leg for r in p.retired)) for p in trade.pairs),
-        extras=tuple(leg.leg for leg in trade.extras), estops=trade.estops,
+        extras=tuple(leg.leg for leg in trade.extras), estops=trade.estops, flattens=trade.flattens,
         stamps=tuple(sorted(trade.stamps.items())), commissions=tuple(sorted(trade.commissions.items())),
         executions=tuple(ExecState(f.owner, f.current, execs.ids_of(f.key))
                          for f in execs.families.values() if f.owner in refs),
@@ -125,7 +126,8 @@ def load(checkpoint: TradeCheckpoint, execs: ExecBook) -> TradeRecord:
         trade_id=checkpoint.trade_id, entry=entry, quantity=checkpoint.plan.quantity,
         attached=checkpoint.plan.attached, plan=checkpoint.plan, legs=legs, state=checkpoint.state,
         ladder=checkpoint.ladder, cover=checkpoint.cover, milestones=checkpoint.milestones,
-        estops=checkpoint.estops, stamps=dict(checkpoint.stamps), commissions=dict(checkpoint.commissions),
+        estops=checkpoint.estops, flattens=checkpoint.flattens, stamps=dict(checkpoint.stamps),
+        commissions=dict(checkpoint.commissions),
     )
     trade.pairs = [PairModel(p.name, p.level, legs[p.tp], legs[p.sl], target_qty=p.target_qty, allocated=p.allocated,
                              repairs_left=p.repairs_left, state=p.state, retired=[legs[r] for r in p.retired])

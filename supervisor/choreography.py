@@ -29,11 +29,15 @@ from supervisor.book import (
 )
 from supervisor.desk import Desk, leg_of
 from supervisor.machinery import Step
-from supervisor.orders import level_legs, restored_leg
+from supervisor.orders import flatten_leg, level_legs, restored_leg
 from supervisor.policy import OrphanAction
 from supervisor.protection import Protection
 
 Intent = tuple[str, Any]
+
+
+# a leg that moved into one of these still works (or is about to) as it did before
+_WAITING = frozenset({"pending", "sent", "cancel_requested", "replace_requested", "unknown"})
 
 
 class Choreography:
@@ -54,14 +58,18 @@ class Choreography:
             if step.moved and leg.terminal:
                 self._trade(trade, "entry_ended")
                 self._ladder(trade, "entry_ended")
+            if trade.ladder == "flattening" and (step.moved or shares):
+                self._ladder(trade, "child_changed")
             return
         pair = trade.pair_of(leg)
         if pair is not None:
             if shares:
                 refresh_caps(pair)
             # a pair is told when a leg changed state: the caps make a fill that completes the
-            # level move its leg, so the fills in between need no word to the pair
-            pair_step = desk.fire(self.m.pair, pair, trade, "leg_changed") if step.moved else None
+            # level move its leg, so the fills in between need no word to the pair; nor does a leg
+            # that moved to wait for the broker (it works as it did: every guard reads the same)
+            told = step.moved and (leg.state not in _WAITING or step.source in ("idle", "dropped"))
+            pair_step = desk.fire(self.m.pair, pair, trade, "leg_changed") if told else None
             if pair_step is not None:
                 self.run(trade, pair_step.intents)
                 if pair_step.moved and pair.done:
@@ -80,6 +88,13 @@ class Choreography:
             self._ladder(trade, "stop_executed")
         if (shares and (step.moved or pair is None or pair.done)) or (step.moved and leg.terminal):
             self._trade(trade, "reduced")
+        if trade.ladder == "flattening" and (step.moved or shares):
+            self._ladder(trade, "child_changed")  # once nothing works, what is held goes out
+
+    def flatten(self, trade: TradeRecord) -> None:
+        """The Ladder's flatten, then a first look: nothing may be working already."""
+        self._ladder(trade, "flatten")
+        self._ladder(trade, "child_changed")
 
     def _leftovers(self, trade: TradeRecord, pair: PairModel) -> None:
         """A level is over, yet a leg of it still works: the broker cancels it through the OCA group
@@ -278,6 +293,43 @@ class Choreography:
     def _do_cancel_entry(self, trade: TradeRecord, _: Any) -> None:
         if trade.entry.state in ("pending", "sent", "working", "partially_filled", "replace_requested"):
             self.desk.cancel(trade, trade.entry_rec)
+
+    # flatten intents
+    def _do_cancel_everything(self, trade: TradeRecord, _: Any) -> None:
+        """Flatten, first step: no new entry, no exit left working (the market order that closes
+        what is held goes once they are all gone, so it is sized from executions only)."""
+        entry = trade.entry_rec
+        if entry.state in ("armed", "triggered"):
+            if self.desk.fire_leg(trade, entry, "expire") is not None:
+                self._trade(trade, "abort")
+        else:
+            self._do_cancel_entry(trade, None)
+        for pair in trade.pairs:
+            step = self.desk.fire(self.m.pair, pair, trade, "withdraw")
+            if step is not None:
+                self.run(trade, step.intents)
+        for extra in trade.extras:
+            leg = leg_of(extra)
+            if leg.state in ("pending", "sent", "working", "partially_filled", "replace_requested"):
+                self.desk.cancel(trade, leg)
+
+    def _do_send_flatten(self, trade: TradeRecord, _: Any) -> None:
+        """Flatten, last step: what the executions say is held goes out at the market, reduce-only."""
+        held = position(trade)
+        if trade.flattens >= self.desk.policy.max_flatten_orders:
+            self.desk.emit(ev.ProtectionFailed(
+                trade_id=trade.trade_id, position=held, stop_coverage=0,
+                reason=f"{held} shares held and {trade.flattens} flatten orders already sent "
+                       f"(Policy.max_flatten_orders={self.desk.policy.max_flatten_orders})"))
+            return
+        trade.flattens += 1
+        leg = flatten_leg(trade, trade.flattens, held)
+        trade.legs[leg.leg] = leg
+        trade.extras.append(leg)
+        self.desk.register(trade, leg)
+        if self.desk.place(trade, leg):
+            self.desk.emit(ev.FlattenSent(trade_id=trade.trade_id, leg=leg.leg, order_ref=leg.order_ref,
+                                          quantity=held))
 
     # milestone intents
     def _do_reprice(self, trade: TradeRecord, _: Any) -> None:

@@ -142,6 +142,16 @@ class Supervisor:
             self.desk.cancel(trade, trade.entry_rec)
         return self._end()
 
+    def flatten(self, trade_id: str, reason: str = "requested") -> list[Command]:
+        """Close the trade now: no new entry, every exit cancelled, then what the executions say is
+        held goes out in one reduce-only market order. An armed trade simply expires. Idempotent."""
+        trade = self._trade(trade_id)
+        self._begin()
+        if trade.ladder != "flattening":
+            self._emit(ev.FlattenRequested(trade_id=trade_id, reason=reason))
+        self.choreography.flatten(trade)
+        return self._end()
+
     def handle(self, event: BrokerEvent) -> list[Command]:
         commands = self._begin()
         # what fell due before this event happened, happened first (not what fell due while the

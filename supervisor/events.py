@@ -157,6 +157,21 @@ class EmergencyStopPlaced(SupervisorEvent):
 
 
 @attrs.frozen(kw_only=True)
+class FlattenRequested(SupervisorEvent):
+    """A flatten began: the entry and every exit are cancelled, then what is held goes out."""
+
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class FlattenSent(SupervisorEvent):
+    """What the executions say is held went out in a reduce-only market order."""
+
+    order_ref: str
+    quantity: int
+
+
+@attrs.frozen(kw_only=True)
 class ExitResized(SupervisorEvent):
     """A modify of an exit's quantity was acknowledged (a level's stop grew, an exit shrank)."""
 

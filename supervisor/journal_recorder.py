@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from supervisor import codec
-from supervisor.calls import Arm, Cancel, Expire, Reconcile, Tick, Trigger
+from supervisor.calls import Arm, Cancel, Expire, Flatten, Reconcile, Tick, Trigger
 from supervisor.core import Clock, Supervisor
 from supervisor.events import SupervisorEvent, TradeAborted, TradeClosed
 from supervisor.journal import Journal, Kind
@@ -84,6 +84,10 @@ class JournalRecorder:
     def cancel(self, trade_id: str) -> list[Command]:
         self._call(Cancel(trade_id))
         return self._out(self.supervisor.cancel(trade_id))
+
+    def flatten(self, trade_id: str, reason: str = "requested") -> list[Command]:
+        self._call(Flatten(trade_id, reason))
+        return self._out(self.supervisor.flatten(trade_id, reason))
 
     def expire(self, trade_id: str) -> list[Command]:
         self._call(Expire(trade_id))

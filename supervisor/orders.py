@@ -115,6 +115,15 @@ def emergency_leg(trade: TradeRecord, number: int, qty: int) -> LegRecord:
                      role=Role.STOP, command=command)
 
 
+def flatten_leg(trade: TradeRecord, number: int, qty: int) -> LegRecord:
+    """A market order for what is held, on the exit side (a flatten's side is never a signal's)."""
+    plan = trade.p
+    name = f"flat{number}"
+    command = _exit_order(plan, name, qty, OrderType.MARKET, oca_group=None, parent_ref=None,
+                          outside_rth=False)
+    return LegRecord(leg=name, intended_qty=qty, trade_id=plan.trade_id, role=Role.FLATTEN, command=command)
+
+
 def build_trade(plan: TradePlan, *, repairs: int) -> TradeRecord:
     """Every model of a trade, with every order it may place, built once when it is armed."""
     entry = entry_leg(plan)

@@ -61,3 +61,5 @@ class Policy:
     max_pair_repairs: int = attrs.field(default=2, validator=_count)
     # emergency stops a trade may get; past this, ProtectionFailed says no stop can be placed
     max_emergency_stops: int = attrs.field(default=3, validator=_count)
+    # market orders a flatten may send for what is held (a rejected one is answered by the next)
+    max_flatten_orders: int = attrs.field(default=3, validator=_count)

@@ -154,6 +154,8 @@ class Protection:
         held = position(trade)
         if trade.ladder == "detaching":
             return  # the detached ladder takes these shares once the bracket's children are gone
+        if trade.ladder == "flattening" and trade.flattens < self.desk.policy.max_flatten_orders:
+            return  # they go out at the market once nothing works; a stop would race that order
         self.restore_levels(trade)  # a level that lost a leg restores it in its own OCA group first
         uncovered = held - coverage(trade) - claimed_by_ladder(trade)
         if uncovered <= 0:
@@ -189,6 +191,8 @@ class Protection:
     def restore_levels(self, trade: TradeRecord, *, blocked_only: bool = False) -> None:
         """Levels whose leg is lost get it back (`repair`: after the grace period). `blocked_only`:
         only a leg that never went or was rejected (nothing at the broker can explain it away)."""
+        if trade.ladder == "flattening":
+            return
         for pair in trade.pairs:
             if pair.state not in ("armed", "reducing") or pair.remaining <= 0 or (pair.sl.live and pair.tp.live):
                 continue

@@ -185,7 +185,8 @@ class Reconciler:
         if trade is None or parsed is None:
             return False
         name = parsed[1]
-        role = Role.TAKE_PROFIT if name.startswith(("tp", "etp")) else Role.STOP
+        role = (Role.TAKE_PROFIT if name.startswith(("tp", "etp"))
+                else Role.FLATTEN if name.startswith("flat") else Role.STOP)
         command = PlaceOrder(
             order_ref=order.order_ref, symbol=order.symbol, action=order.action, order_type=order.order_type,
             quantity=order.quantity, limit_price=order.limit_price, stop_price=order.stop_price,

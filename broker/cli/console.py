@@ -23,7 +23,7 @@ def console(*, broker_name: str, bars: str | None, quotes: str | None, journal: 
 
     \b
     Verbs: breakout SYMBOL level=.. qty=.. tp=.. sl=.. | breakout cancel SYMBOL|ALL | breakouts
-           orders | positions | trades | flatten SYMBOL | step [N] | run [HH:MM] | time | quit
+           orders | positions | trades | flatten SYMBOL | kill | step [N] | run [HH:MM] | time | quit
     On the simulated exchange the clock moves only with step and run.
 
     \b

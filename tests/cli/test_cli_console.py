@@ -4,6 +4,7 @@ orders, and the watchers a journal resumes."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from cli_helpers import assert_clean_exit, invoke
@@ -36,19 +37,37 @@ def test_several_watchers_a_cancel_a_flatten_and_the_audit(tmp_path: Path) -> No
     # the broker's truth: our working orders and what is held
     assert "sim-100.49:tp2         SIM    SELL LMT  0/30 at 101.7 Submitted (ours)" in out
     assert "SIM    broker     60  executions     60" in out
-    # flatten is reduce-only: shares held are refused, a working entry with nothing held is cancelled
-    assert "flatten SIM: REFUSED for sim-100.49: 60 shares held" in out
-    assert "flatten MSFT: msft-100.49 holds nothing: its working entry is cancelled" in out
+    # flatten: everything of the trade is cancelled, then what is held goes out at the market
+    assert "flatten SIM: sim-100.49: entry and exits cancelled; 60 shares held go out at the market" in out
+    assert "flatten MSFT: msft-100.49: entry and exits cancelled; nothing held" in out
     assert "trade sim-100.49 (long SIM): closed, position 0" in out
     assert "trade aapl1 (long AAPL): closed, position 0, entry filled 50" in out
     assert "trade msft-100.49 (long MSFT): aborted, position 0, entry filled 0" in out
     assert "watcher xrtx-103 (XRTX): cancelled" in out
     commands = [r.value for r in read_journal(journal) if r.kind == "command"]
     assert not [c for c in commands if isinstance(c, PlaceOrder) and c.order_ref.startswith("xrtx")]
-    assert [c.order_ref for c in commands if isinstance(c, CancelOrder)] == ["msft-100.49:entry"]
-    sells = [c for c in commands if isinstance(c, PlaceOrder) and c.order_ref.startswith("sim-100.49:")
-             and c.action.value == "SELL"]
-    assert sum(c.quantity for c in sells if c.order_ref.split(":")[1].startswith("tp")) == 100  # never more
+    cancels = [c.order_ref for c in commands if isinstance(c, CancelOrder)]
+    assert "msft-100.49:entry" in cancels
+    assert {"sim-100.49:tp2", "sim-100.49:sl2"} <= set(cancels)
+    [flat] = [c for c in commands if isinstance(c, PlaceOrder) and c.order_ref == "sim-100.49:flat1"]
+    assert (flat.action.value, flat.order_type.value, flat.quantity) == ("SELL", "MKT", 60)  # what was held
+    assert not [c for c in commands if isinstance(c, PlaceOrder) and c.action.value == "BUY"
+                and c.order_ref.startswith("sim-100.49:") and not c.order_ref.endswith(":entry")]
+
+
+def test_kill_stops_every_watcher_and_flattens_every_trade(tmp_path: Path) -> None:
+    journal = tmp_path / "day.sqlite"
+    result = console([SIM, AAPL, MSFT, "run 11:00", "kill", "run", "orders", "positions", "trades", "quit"],
+                     "--journal", str(journal))
+    assert_clean_exit(result, 0)
+    out = result.output
+    assert "kill: sim-100.49: entry and exits cancelled; 60 shares held go out at the market" in out
+    for trade_id, symbol in (("sim-100.49", "SIM"), ("aapl1", "AAPL"), ("msft-100.49", "MSFT")):
+        assert re.search(rf"trade {trade_id} \(long {symbol}\): (closed|aborted), position 0", out), trade_id
+    commands = [r.value for r in read_journal(journal) if r.kind == "command"]
+    placed_after_kill = [c for c in commands if isinstance(c, PlaceOrder) and ":flat" in c.order_ref]
+    assert placed_after_kill
+    assert all(c.action.value == "SELL" for c in placed_after_kill)
 
 
 def test_bad_verbs_and_bad_values_are_reported_and_the_console_goes_on() -> None:

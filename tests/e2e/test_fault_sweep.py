@@ -25,7 +25,7 @@ def test_every_combination_of_faults_keeps_every_promise(mask: int) -> None:
 # Runs of the sweep on other days that once broke a promise, kept as they were found:
 # (day, seed, mask) -> what went wrong then
 FOUND_ELSEWHERE = {
-    ("gap", 2, 17): "a stop grown past a target fill it had not seen outlived the position; its cancel then late-filled",
+    ("gap", 2, 17): "a stop grown past a target fill it had not seen outlived the position; its cancel late-filled",
     ("gap", 2, 216): "stops shrunk one target fill behind, for five steps, with a slow acknowledgement",
     ("gap", 2, 281): "a blocked level never placed; emergency stops kept its shares until the close",
     ("gap", 2, 204): "a rejected target's level stayed without its take-profit until the close",

@@ -34,8 +34,8 @@ def test_the_list_of_mutants_covers_every_guarded_transition() -> None:
     proc = subprocess.run([sys.executable, str(SCRIPT), "--list"], capture_output=True, text=True, check=True)
     names = proc.stdout.splitlines()
     # one mutant per conjunct plus one "never" per guarded transition; Leg and StopLeg share theirs
-    assert len(names) == 183
-    assert sum(name.endswith("/ never") for name in names) == 88
+    assert len(names) == 185
+    assert sum(name.endswith("/ never") for name in names) == 89
     assert "OcaPair: replacing --leg_changed [both_done and all_exited]--> closed_mixed / drop both_done" in names
     assert not [name for name in names if name.startswith("StopLeg")]
     for machine in ("Leg", "EntryLeg", "OcaPair", "Trade", "Ladder", "Milestones", "Account"):

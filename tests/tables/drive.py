@@ -286,6 +286,7 @@ LADDER_SETUPS: dict[str, Setup] = {
     "building": ("building", [ev("ladder", "shares_added")]),
     "detaching": ("detaching", [*ATTACHED, ev("ladder", "detach")]),
     "complete": ("complete", [ev("ladder", "entry_ended")]),
+    "flattening": ("flattening", [ev("ladder", "flatten")]),
 }
 
 COVER_SETUPS: dict[str, Setup] = {

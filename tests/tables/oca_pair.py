@@ -1,7 +1,8 @@
 """The `OcaPair` table: one ladder level, a take-profit and a stop-loss in one OCA group. The
 supervisor tells it when the level's allocation changed (`allocate`, `attach`, `drop`), when a leg
 changed state (`leg_changed`), when a grace period for a lost leg ran out (`repair`) and when the
-broker sized a leg wrongly under the replace policy (`replace`). Guarded alternatives are tried in
+broker sized a leg wrongly under the replace policy (`replace`), and when the trade is flattened
+(`withdraw`: the level ends, nothing restored). Guarded alternatives are tried in
 order: a level emptied closes by the leg that took everything, else mixed; a lost leg is restored
 while repairs are left, else the level is exposed. Rows: (state, event, guard, target).
 """
@@ -18,6 +19,7 @@ OCA_PAIR: Table = (
     ("pending",        "allocate",     None,                             "pending"),
     ("pending",        "attach",       None,                             "armed"),  # a bracket goes with its entry
     ("pending",        "drop",         None,                             "cancelled"),  # the level got no share
+    ("pending",       "withdraw",     None,                             "cancelled"),  # the trade is flattened
     ("pending",        "leg_changed",  None,                             "pending"),
     ("pending",        "repair",       None,                             "pending"),
     ("pending",        "replace",      None,                             "pending"),
@@ -25,6 +27,7 @@ OCA_PAIR: Table = (
     ("armed",          "allocate",     None,                             "armed"),  # the entry filled more: grow
     ("armed",          "attach",       None,                             NO),
     ("armed",          "drop",         None,                             "armed"),
+    ("armed",         "withdraw",     None,                             "cancelled"),  # the trade is flattened
     ("armed",          "leg_changed",  "tp_took_all",                    "closed_by_tp"),
     ("armed",          "leg_changed",  "sl_took_all",                    "closed_by_sl"),
     ("armed",          "leg_changed",  "all_exited",                     "closed_mixed"),
@@ -42,6 +45,7 @@ OCA_PAIR: Table = (
     ("reducing",       "allocate",     None,                             "reducing"),
     ("reducing",       "attach",       None,                             NO),
     ("reducing",       "drop",         None,                             "reducing"),
+    ("reducing",      "withdraw",     None,                             "cancelled"),  # the trade is flattened
     ("reducing",       "leg_changed",  "tp_took_all",                    "closed_by_tp"),
     ("reducing",       "leg_changed",  "sl_took_all",                    "closed_by_sl"),
     ("reducing",       "leg_changed",  "all_exited",                     "closed_mixed"),
@@ -57,6 +61,7 @@ OCA_PAIR: Table = (
     ("closed_by_tp",   "allocate",     None,                             "closed_by_tp"),
     ("closed_by_tp",   "attach",       None,                             NO),
     ("closed_by_tp",   "drop",         None,                             "closed_by_tp"),
+    ("closed_by_tp",  "withdraw",     None,                             "closed_by_tp"),
     ("closed_by_tp",   "leg_changed",  None,                             "closed_by_tp"),  # IB cancels the other leg
     ("closed_by_tp",   "repair",       None,                             "closed_by_tp"),
     ("closed_by_tp",   "replace",      None,                             "closed_by_tp"),
@@ -64,6 +69,7 @@ OCA_PAIR: Table = (
     ("closed_by_sl",   "allocate",     None,                             "closed_by_sl"),
     ("closed_by_sl",   "attach",       None,                             NO),
     ("closed_by_sl",   "drop",         None,                             "closed_by_sl"),
+    ("closed_by_sl",  "withdraw",     None,                             "closed_by_sl"),
     ("closed_by_sl",   "leg_changed",  None,                             "closed_by_sl"),
     ("closed_by_sl",   "repair",       None,                             "closed_by_sl"),
     ("closed_by_sl",   "replace",      None,                             "closed_by_sl"),
@@ -71,6 +77,7 @@ OCA_PAIR: Table = (
     ("closed_mixed",   "allocate",     None,                             "closed_mixed"),
     ("closed_mixed",   "attach",       None,                             NO),
     ("closed_mixed",   "drop",         None,                             "closed_mixed"),
+    ("closed_mixed",  "withdraw",     None,                             "closed_mixed"),
     ("closed_mixed",   "leg_changed",  None,                             "closed_mixed"),
     ("closed_mixed",   "repair",       None,                             "closed_mixed"),
     ("closed_mixed",   "replace",      None,                             "closed_mixed"),
@@ -78,6 +85,7 @@ OCA_PAIR: Table = (
     ("cancelled",      "allocate",     None,                             "cancelled"),
     ("cancelled",      "attach",       None,                             NO),
     ("cancelled",      "drop",         None,                             "cancelled"),
+    ("cancelled",     "withdraw",     None,                             "cancelled"),
     ("cancelled",      "leg_changed",  None,                             "cancelled"),
     ("cancelled",      "repair",       None,                             "cancelled"),
     ("cancelled",      "replace",      None,                             "cancelled"),
@@ -85,6 +93,7 @@ OCA_PAIR: Table = (
     ("replacing",      "allocate",     None,                             "replacing"),
     ("replacing",      "attach",       None,                             NO),
     ("replacing",      "drop",         None,                             "replacing"),
+    ("replacing",     "withdraw",     None,                             "cancelled"),  # the trade is flattened
     # DISPUTED (below): a level the race emptied closes by the leg that took it, as from `armed`
     ("replacing",      "leg_changed",  "both_done and tp_took_all",      "closed_by_tp"),
     ("replacing",      "leg_changed",  "both_done and sl_took_all",      "closed_by_sl"),
@@ -97,6 +106,7 @@ OCA_PAIR: Table = (
     ("replaced",       "allocate",     None,                             "replaced"),
     ("replaced",       "attach",       None,                             NO),
     ("replaced",       "drop",         None,                             "replaced"),
+    ("replaced",      "withdraw",     None,                             "replaced"),
     ("replaced",       "leg_changed",  None,                             "replaced"),
     ("replaced",       "repair",       None,                             "replaced"),
     ("replaced",       "replace",      None,                             "replaced"),
@@ -104,6 +114,7 @@ OCA_PAIR: Table = (
     ("exposed",        "allocate",     None,                             "exposed"),
     ("exposed",        "attach",       None,                             NO),
     ("exposed",        "drop",         None,                             "exposed"),
+    ("exposed",       "withdraw",     None,                             "cancelled"),  # the trade is flattened
     ("exposed",        "leg_changed",  "tp_took_all",                    "closed_by_tp"),  # a leg that outlived it
     ("exposed",        "leg_changed",  "sl_took_all",                    "closed_by_sl"),
     ("exposed",        "leg_changed",  "all_exited",                     "closed_mixed"),
@@ -117,6 +128,11 @@ OCA_PAIR_INTENTS: Intents = {
     ("pending",    "allocate",    "has_shares"):                    ("place_both",),
     ("pending",    "attach",      None):                            ("place_both",),
     ("pending",    "drop",        None):                            ("withdraw_legs",),
+    ("pending",    "withdraw",    None):                            ("withdraw_legs",),
+    ("armed",      "withdraw",    None):                            ("cancel_legs", "withdraw_legs"),
+    ("reducing",   "withdraw",    None):                            ("cancel_legs", "withdraw_legs"),
+    ("exposed",    "withdraw",    None):                            ("cancel_legs", "withdraw_legs"),
+    ("replacing",  "withdraw",    None):                            ("cancel_legs", "withdraw_legs"),
     ("armed",      "allocate",    None):                            ("fit_legs",),
     ("armed",      "leg_changed", "lost_for_sure and can_repair"):  ("restore_legs",),
     ("armed",      "leg_changed", None):                            ("fit_legs",),

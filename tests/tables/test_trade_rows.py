@@ -111,6 +111,13 @@ CASES: list[Case] = [
     ("ladder", "building", [*ENTRY_LIVE, fill("entry", "x1", 4), *ENTRY_CANCELLED], "stop_executed", None,
         "building"),
     ("ladder", "building", [*ENTRY_LIVE, fill("entry", "x1", 10)], "stop_executed", None, "building"),
+    # flattening: the market order goes once nothing of the trade works and shares are held
+    ("ladder", "flattening", [*ENTRY_LIVE, fill("entry", "x1", 4), *ENTRY_CANCELLED], "child_changed",
+        "quiet_and_held", "flattening"),
+    ("ladder", "flattening", [*ENTRY_LIVE, fill("entry", "x1", 4)], "child_changed", None, "flattening"),
+    ("ladder", "flattening", [*ENTRY_LIVE, fill("entry", "x1", 4), *ENTRY_CANCELLED, *live("tp")], "child_changed",
+        None, "flattening"),
+    ("ladder", "flattening", [*ENTRY_LIVE, *ENTRY_CANCELLED], "child_changed", None, "flattening"),
 
     ("milestones", "none", [*closed_by_tp(), *closed_by_tp("2")], "target_filled", "second_reached", "second"),
     ("milestones", "none", [*closed_by_tp()], "target_filled", "first_reached", "first"),

@@ -1,0 +1,200 @@
+"""The IB adapter end to end, over the wire: the TWS simulator in a thread on a free loopback port,
+an `IBBroker` on its own connection to it, and a supervisor with a runner pushing the adapter's
+events into it (`Runner.run`, as a live bot runs it).
+
+The test holds the market clock (speed 0): `await wire.advance(bars=n)` first lets the adapter and
+the gateway answer each other (`settle`), then moves the market, then settles again. `settle` is a
+round-trip barrier repeated until a round trip brings nothing new: the gateway answers requests in
+order, so once its answer to `reqCurrentTime` is in, the client has handled everything written
+before it; orders the supervisor wrote while handling it are answered by the next round trip.
+Nothing sleeps for synchronisation; the one real-time wait, a reconnection, waits for its condition
+with a bound (`until`).
+
+`Desk` reads what came over the wire at the simulator: every placeOrder the TWS desk received
+(modifications included, recorded by wrapping the desk's `place` on the server's loop), the orders
+as the exchange works them, its executions and positions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from broker.ib import Backoff, IBBroker, IBConfig
+from broker.sim import Bar, SimConfig
+from broker.tws import ServerThread, TwsSimServer, run_in_thread
+from broker.tws.requests import PlaceOrderRequest
+from supervisor.core import Supervisor
+from supervisor.events import SupervisorEvent
+from supervisor.journal_recorder import JournalRecorder
+from supervisor.plan import TradePlan
+from supervisor.policy import Policy
+from supervisor.port import ExecutionReported, OpenOrder
+from supervisor.runner import Runner, SupervisorLike
+from supervisor.snapshots import TradeSnapshot
+
+BOUND = 10.0  # seconds: a failure bound for real-time waits, never a duration anything waits out
+
+
+@contextlib.contextmanager
+def gateway(day: Sequence[Bar] | None = None, *, config: SimConfig | None = None, **options: Any,
+            ) -> Iterator[ServerThread]:
+    """The TWS simulator on 127.0.0.1, a free port, in its own thread; stopped by its handle on exit."""
+    with run_in_thread(day, config=config, **options) as server:
+        server.step()  # the open: a first price, so bar streams start with a bar
+        yield server
+
+
+@attrs.frozen
+class Received:
+    """A placeOrder as the TWS desk received it: who sent it and what it said."""
+
+    client_id: int
+    request: PlaceOrderRequest
+
+    @property
+    def ref(self) -> str:
+        return self.request.order_ref
+
+    @property
+    def quantity(self) -> int:
+        return int(self.request.quantity or 0)
+
+
+class Desk:
+    """The simulator's side of the wire, read on the server's loop."""
+
+    def __init__(self, server: ServerThread) -> None:
+        self.server = server
+        self.received: list[Received] = []
+        server.call(self._tap)
+
+    def _tap(self, s: TwsSimServer) -> None:
+        desk = s.engine.desk
+        place = desk.place
+
+        def recording(client_id: int, request: PlaceOrderRequest) -> Any:
+            self.received.append(Received(client_id, request))
+            return place(client_id, request)
+
+        desk.place = recording  # type: ignore[method-assign]
+
+    def placed(self, ref: str) -> list[Received]:
+        return [r for r in self.received if r.ref == ref]
+
+    def refs(self) -> list[str]:
+        return [r.ref for r in self.received]
+
+    def order(self, ref: str) -> OpenOrder | None:
+        """The order `ref` as the exchange works it now (its figures after every modification)."""
+        def find(s: TwsSimServer) -> OpenOrder | None:
+            for tws in s.engine.desk.all_orders():
+                if tws.request.order_ref == ref:
+                    return s.engine.exchange.order(tws.contract.symbol, tws.sim_ref)
+            return None
+
+        return self.server.call(find)
+
+    def executions(self) -> list[tuple[str, ExecutionReported]]:
+        """Every execution of the exchange's ledger, with the client's order ref of its order."""
+        def read(s: TwsSimServer) -> list[tuple[str, ExecutionReported]]:
+            out = []
+            for execution in s.engine.exchange.executions():
+                tws = s.engine.desk.by_ref(execution.order_ref)
+                out.append((tws.request.order_ref if tws is not None else "", execution))
+            return out
+
+        return self.server.call(read)
+
+    def filled(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for ref, execution in self.executions():
+            out[ref] = out.get(ref, 0) + execution.qty
+        return out
+
+    def position(self, symbol: str = "SIM") -> int:
+        return sum(p.quantity for p in self.server.call(lambda s: s.engine.exchange.positions()) if p.symbol == symbol)
+
+
+@attrs.define
+class Wire:
+    server: ServerThread
+    broker: IBBroker
+    supervisor: SupervisorLike
+    runner: Runner
+    events: list[SupervisorEvent]
+
+    async def barrier(self) -> None:
+        await asyncio.wait_for(self.broker.ib.reqCurrentTimeAsync(), BOUND)
+
+    async def settle(self, rounds: int = 20) -> None:
+        """Round trips until one brings nothing new (at most `rounds`)."""
+        for _ in range(rounds):
+            before = len(self.events)
+            await self.barrier()
+            if len(self.events) == before:
+                return
+        raise AssertionError(f"still busy after {rounds} round trips; last events: {self.events[-5:]}")
+
+    async def advance(self, *, bars: int = 0, points: int = 0) -> None:
+        await self.settle()
+        for _ in range(points):
+            self.server.step()
+        if bars:
+            self.server.advance_bars(bars)
+        await self.settle()
+
+    async def until(self, condition: Callable[[], object], what: str) -> None:
+        """A real-time wait (a reconnection): for `condition`, bounded by BOUND seconds."""
+        deadline = time.monotonic() + BOUND
+        while not condition():
+            assert time.monotonic() < deadline, f"gave up waiting for {what}"
+            await asyncio.sleep(0.005)
+
+    def execute(self, commands: list[Any]) -> None:
+        self.runner.execute(commands)
+
+    def arm(self, plan: TradePlan) -> None:
+        self.execute(self.supervisor.arm(plan))
+
+    def trigger(self, trade_id: str) -> None:
+        self.execute(self.supervisor.trigger(trade_id))
+
+    def trade(self, trade_id: str) -> TradeSnapshot:
+        return self.supervisor.trade(trade_id)
+
+    def of(self, kind: type) -> list[Any]:
+        return [e for e in self.events if isinstance(e, kind)]
+
+
+@contextlib.asynccontextmanager
+async def wired(server: ServerThread, *, client_id: int = 1, journal: Path | None = None,
+                policy: Policy | None = None) -> AsyncIterator[Wire]:
+    """An adapter connected to `server` (reconnecting at once when dropped), a supervisor (journaled
+    to `journal` when given) and a runner pushing events into it until the block ends."""
+    broker = IBBroker(config=IBConfig(port=server.port, client_id=client_id, timeout=BOUND,
+                                      backoff=Backoff(base=0.01, cap=0.05)),
+                      sleep=lambda _seconds: asyncio.sleep(0), environ={})
+    await broker.connect()
+    broker.ib.client.MaxRequests = 0  # no client-side pacing: the barriers come in bursts
+    recorder = JournalRecorder.open(journal, time.time, policy) if journal is not None else None
+    supervisor: SupervisorLike = recorder if recorder is not None else Supervisor(time.time, policy)
+    events: list[SupervisorEvent] = []
+    runner = Runner(supervisor, broker, on_event=events.append)
+    stop = asyncio.Event()
+    task = asyncio.ensure_future(runner.run(stop, 0.05))
+    await asyncio.sleep(0)  # the runner takes over delivery
+    try:
+        yield Wire(server, broker, supervisor, runner, events)
+    finally:
+        stop.set()
+        await task
+        broker.close()
+        if recorder is not None:
+            recorder.close()

@@ -1,0 +1,166 @@
+"""`order-supervisor run --broker ib` against the TWS simulator: the same breakout ladder as on the
+embedded simulated exchange, through the IB adapter, ending by itself with the same exit codes.
+
+The simulator runs its paced clock at its fastest useful pace and starts it when the command's
+client connects (`wait_for_client`): the command sees the day from its open however long it took to
+start, and the day passes in seconds. The command runs in this thread (click's CliRunner); the
+simulator in its own.
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from ib_async import IB
+from ib_wire import BOUND, Desk, gateway
+
+from broker.audit import read_journal
+from broker.cli import main
+from broker.sim import load_bars
+from broker.sim_session import bundled_day
+from supervisor.port import PlaceOrder
+
+FAST = 200.0  # bars a second: the bundled day in two seconds
+
+
+def run(port: int, *args: str) -> Result:
+    return CliRunner().invoke(main, ["run", "--broker", "ib", "--port", str(port), *args])
+
+
+def assert_clean_exit(result: Result, code: int) -> None:
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (bound, read, released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def test_run_over_ib_trades_the_ladder_and_ends_flat(tmp_path: Path) -> None:
+    journal = tmp_path / "run.sqlite"
+    with gateway(speed=FAST, wait_for_client=True) as server:
+        desk = Desk(server)
+        result = run(server.port, "--client-id", "7", "--journal", str(journal))
+        position = desk.position()
+        received = desk.refs()
+    assert_clean_exit(result, 0)
+    assert "OK: closed, flat, every leg final" in result.output
+    assert "position: supervisor 0, broker 0" in result.output
+    assert position == 0
+    # what the simulator received is what the journal says was sent, once each
+    commands = [r.value for r in read_journal(journal) if r.kind == "command"]
+    placed = [c.order_ref for c in commands if isinstance(c, PlaceOrder)]
+    assert sorted(set(received)) == sorted(placed)
+    assert sorted(placed) == sorted(f"breakout:{leg}" for leg in ("entry", "tp1", "sl1", "tp2", "sl2", "tp3", "sl3"))
+
+
+def test_a_rejected_entry_exits_3_with_nothing_held() -> None:
+    with gateway(speed=FAST, wait_for_client=True, faults=["reject:201"]) as server:
+        desk = Desk(server)
+        result = run(server.port, "--quiet")
+        position = desk.position()
+    assert_clean_exit(result, 3)
+    assert "the broker refused the entry" in result.output
+    assert position == 0
+
+
+def test_a_watcher_that_never_fires_expires_when_the_session_closes() -> None:
+    # the simulator's data ends at 16:00: its clock stops there, the command reads it and ends
+    with gateway(speed=1000.0, wait_for_client=True) as server:
+        desk = Desk(server)
+        result = run(server.port, "--level", "150", "--entry-price", "150.1", "--tp", "151", "--sl", "149", "--quiet")
+        received = desk.received
+    assert_clean_exit(result, 0)
+    assert "OK: expired, nothing sent" in result.output
+    assert received == []
+
+
+def test_market_data_that_stops_before_the_close_ends_the_run(tmp_path: Path) -> None:
+    # the bundled day's first ten bars: no close is reached, the bars stop; --idle-timeout ends the wait
+    morning = tmp_path / "morning.csv"
+    morning.write_text("\n".join(bundled_day().read_text().splitlines()[:11]) + "\n")
+    with gateway(load_bars(morning), speed=1000.0, wait_for_client=True) as server:
+        result = run(server.port, "--idle-timeout", "0.5", "--quiet")
+    assert_clean_exit(result, 0)
+    assert "OK: expired, nothing sent" in result.output
+
+
+def test_the_live_guard_refuses_a_live_port_naming_both_switches(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ORDER_SUPERVISOR_LIVE", raising=False)
+    for args in ([], ["--live"]):
+        result = CliRunner().invoke(main, ["run", "--broker", "ib", "--port", "7496", *args])
+        assert_clean_exit(result, 2)
+        assert "--live" in result.output
+        assert "ORDER_SUPERVISOR_LIVE=1" in result.output
+        assert "nothing was sent" in result.output
+
+
+def test_the_live_guard_refuses_a_live_account_unless_both_switches_are_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    with gateway(speed=FAST, wait_for_client=True, account="U7654321") as server:
+        desk = Desk(server)
+        monkeypatch.delenv("ORDER_SUPERVISOR_LIVE", raising=False)
+        flag_only = run(server.port, "--live", "--quiet")
+        monkeypatch.setenv("ORDER_SUPERVISOR_LIVE", "1")
+        env_only = run(server.port, "--quiet")
+        nothing_sent = list(desk.received)
+        both = run(server.port, "--live", "--quiet")
+        position = desk.position()
+    for refused in (flag_only, env_only):
+        assert_clean_exit(refused, 2)
+        assert "is not a paper account" in refused.output
+        assert "--live" in refused.output
+        assert "ORDER_SUPERVISOR_LIVE=1" in refused.output
+    assert nothing_sent == []
+    assert_clean_exit(both, 0)
+    assert "OK: closed, flat" in both.output
+    assert position == 0
+
+
+def test_a_gateway_out_of_reach_is_one_line_and_exit_3() -> None:
+    port = free_port()
+    result = run(port, "--quiet")
+    assert_clean_exit(result, 3)
+    assert f"cannot connect to IB at 127.0.0.1:{port} (client id 1)" in result.output
+    assert "nothing was sent" in result.output
+
+
+def test_a_client_id_in_use_is_exit_3_naming_the_option() -> None:
+    with gateway() as server:
+        other = IB()
+        other.connect(server.host, server.port, clientId=4, timeout=BOUND)
+        try:
+            result = run(server.port, "--client-id", "4", "--quiet")
+        finally:
+            other.disconnect()
+    assert_clean_exit(result, 3)
+    assert "client id 4 is already in use" in result.output
+    assert "--client-id" in result.output
+
+
+@pytest.mark.parametrize(("args", "option"), [
+    (["--broker", "ib", "--sim-fault", "reject:201"], "--sim-fault"),
+    (["--broker", "ib", "--csv", str(bundled_day())], "--csv"),
+    (["--port", "7497"], "--port"),
+    (["--live"], "--live"),
+    (["--broker", "ib", "--port", "70000"], "--port"),
+    (["--broker", "ib", "--idle-timeout", "0"], "--idle-timeout"),
+])
+def test_options_of_the_other_broker_or_out_of_range_are_refused_by_name(args: list[str], option: str) -> None:
+    result = CliRunner().invoke(main, ["run", *args])
+    assert_clean_exit(result, 2)
+    assert option in result.output
+
+
+def test_with_broker_sim_nothing_changes() -> None:
+    result = CliRunner().invoke(main, ["run", "--quiet"])
+    assert_clean_exit(result, 0)
+    assert "OK: closed, flat, every leg final" in result.output
+

@@ -2,8 +2,8 @@
 an `IBBroker` on its own connection to it, and a supervisor with a runner pushing the adapter's
 events into it (`Runner.run`, as a live bot runs it).
 
-The test holds the market clock (speed 0): `await wire.advance(bars=n)` first lets the adapter and
-the gateway answer each other (`settle`), then moves the market, then settles again. `settle` is a
+The test holds the market clock (speed 0): `await wire.advance(bars=n)` moves the market one price
+point at a time and lets the adapter and the gateway answer each other after each (`settle`). `settle` is a
 round-trip barrier repeated until a round trip brings nothing new: the gateway answers requests in
 order, so once its answer to `reqCurrentTime` is in, the client has handled everything written
 before it; orders the supervisor wrote while handling it are answered by the next round trip.
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import struct
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
@@ -49,6 +50,13 @@ def gateway(day: Sequence[Bar] | None = None, *, config: SimConfig | None = None
     with run_in_thread(day, config=config, **options) as server:
         server.step()  # the open: a first price, so bar streams start with a bar
         yield server
+
+
+def _step(server: TwsSimServer) -> tuple[bool, bool]:
+    """One price point on the server's loop: (the market moved, that point closed a bar)."""
+    moved = server.step()
+    visited = server.engine.exchange.visited_points()
+    return moved, bool(moved and visited and visited[-1].closes_bar)
 
 
 @attrs.frozen
@@ -122,6 +130,39 @@ class Desk:
         return sum(p.quantity for p in self.server.call(lambda s: s.engine.exchange.positions()) if p.symbol == symbol)
 
 
+class WireLog:
+    """The messages the gateway sent to the adapter's client, as field lists in arrival order (hooked
+    on the client's socket: exactly what ib_async's decoder read)."""
+
+    def __init__(self, broker: IBBroker) -> None:
+        self.messages: list[list[str]] = []
+        self._buffer = b""
+        broker.ib.client.conn.hasData += self._feed
+
+    def _feed(self, data: bytes) -> None:
+        self._buffer += data
+        while len(self._buffer) >= 4:
+            (length,) = struct.unpack(">I", self._buffer[:4])
+            if len(self._buffer) < 4 + length:
+                return
+            self.messages.append(self._buffer[4:4 + length].decode().split("\0")[:-1])
+            self._buffer = self._buffer[4 + length:]
+
+    def story(self, order_id: int) -> list[str]:
+        """One order on the wire: openOrder / orderStatus <status> / execDetails / error <code>."""
+        out: list[str] = []
+        for m in self.messages:
+            if m[0] == "5" and m[1] == str(order_id):
+                out.append("openOrder")
+            elif m[0] == "3" and m[1] == str(order_id):
+                out.append(f"orderStatus {m[2]}")
+            elif m[0] == "11" and m[2] == str(order_id):
+                out.append("execDetails")
+            elif m[0] == "4" and m[2] == str(order_id):
+                out.append(f"error {m[3]}")
+        return out
+
+
 @attrs.define
 class Wire:
     server: ServerThread
@@ -143,12 +184,19 @@ class Wire:
         raise AssertionError(f"still busy after {rounds} round trips; last events: {self.events[-5:]}")
 
     async def advance(self, *, bars: int = 0, points: int = 0) -> None:
+        """Move the market `points` price points, then `bars` more bar closes, one price point at a
+        time: both sides settle after each (a live client answers long before the next price)."""
         await self.settle()
         for _ in range(points):
             self.server.step()
-        if bars:
-            self.server.advance_bars(bars)
-        await self.settle()
+            await self.settle()
+        closed = 0
+        while closed < bars:
+            moved, closes = self.server.call(_step)
+            if not moved:
+                break
+            closed += closes
+            await self.settle()
 
     async def until(self, condition: Callable[[], object], what: str) -> None:
         """A real-time wait (a reconnection): for `condition`, bounded by BOUND seconds."""

@@ -15,7 +15,8 @@ reconnect, and after IB's 1101 ("connectivity restored, data lost").
 Requests that need an answer before they stream (historical data) are started as tasks when an
 event loop runs, and run to completion otherwise.
 
-For a live loop: `history(symbol)` is every complete 1-minute bar of the stream (what IB sent
+For a live loop: `await started()` waits for the first answers of the subscriptions (the history
+a 1-minute stream starts with); `history(symbol)` is every complete 1-minute bar of the stream (what IB sent
 before it started streaming included); `last_update` is the clock's time of the last bar update of
 any stream (a feed that went quiet); `flush_bars(until)` delivers a bar in progress that ended by
 `until` (the session's last bar: no next bar will start to complete it); `on_data` is called after
@@ -81,6 +82,11 @@ class IBMarketData:
         return self._quotes.get(symbol)
 
     # -- for a live loop -----------------------------------------------------------------------
+    async def started(self) -> None:
+        """Wait until the subscriptions under way have their first answer (historical data)."""
+        while pending := [task for task in self._tasks if not task.done()]:
+            await asyncio.gather(*pending, return_exceptions=True)
+
     def history(self, symbol: str) -> list[Bar]:
         """Every complete 1-minute bar of `symbol`'s stream, oldest first (the bar in progress left out)."""
         stream = self._streams.get((symbol, 60))

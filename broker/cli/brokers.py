@@ -106,6 +106,14 @@ class IBLink:
         return broker
 
 
+def ib_link(symbol: str, host: str | None, port: int | None, client_id: int | None, live: bool | None) -> IBLink:
+    """`--broker ib` from the command's options (their defaults filled in here)."""
+    choice = BrokerChoice("ib", symbols=(symbol,), host=host or "127.0.0.1", port=port or 7497,
+                          client_id=client_id if client_id is not None else 1, live=bool(live))
+    link: IBLink = connect(choice, wired=("sim", "ib"))
+    return link
+
+
 def parse_faults(values: Sequence[str]) -> tuple[Fault, ...]:
     faults: list[Fault] = []
     for value in values:

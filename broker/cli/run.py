@@ -12,13 +12,13 @@ from __future__ import annotations
 import asyncio
 import math
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from broker.cli.options import NON_NEGATIVE, Number
+from broker.cli.options import NON_NEGATIVE, Number, ib_options, one_broker
 
 # finite only (`inf` and `nan` are refused here); the plan names a value out of range (level=-1.0)
 FINITE = Number()
@@ -111,16 +111,7 @@ def _parse_faults(values: Sequence[str]) -> list[Fault]:
 @click.option("--quiet", is_flag=True, help="print only the summary")
 @click.option("--broker", "broker_name", type=click.Choice(["sim", "ib"]), default="sim", show_default=True,
               help="sim: the embedded simulated exchange; ib: TWS or IB Gateway (paper unless --live)")
-@click.option("--host", default=None, help="ib: the TWS / IB Gateway host  [default: 127.0.0.1]")
-@click.option("--port", type=click.IntRange(1, 65535), default=None,
-              help="ib: the API port (TWS paper 7497, Gateway paper 4002; live 7496 / 4001 need --live)  "
-                   "[default: 7497]")
-@click.option("--client-id", type=click.IntRange(0, 2**31 - 1), default=None,
-              help="ib: the API client id  [default: 1]")
-@click.option("--live", is_flag=True, default=None,
-              help="ib: allow a live port or account; also needs the environment variable ORDER_SUPERVISOR_LIVE=1")
-@click.option("--idle-timeout", type=Number(above=0), default=None,
-              help="ib: seconds without a bar update before the market data counts as ended  [default: 300]")
+@ib_options
 def run(*, csv_path: str | None, symbol: str, trade_id: str, side: str, level: float, qty: int, entry_type: str,
         entry_price: float, tps: Sequence[str], allocs: Sequence[str], sls: Sequence[str], exit_mode: str,
         confirm: str, watch_after: float, max_bars: int | None, sim_faults: Sequence[str], mismatch_policy: str,
@@ -151,9 +142,9 @@ def run(*, csv_path: str | None, symbol: str, trade_id: str, side: str, level: f
     allocation = tuple(int(q) for q in _numbers(allocs, "--alloc", int)) or None
     if allocation is None and len(take_profits) == 3 and qty >= 3:
         allocation = split_quantity(qty, DOCUMENTED_SPLIT)  # otherwise the plan's default weights
-    ib_options = {"--host": host, "--port": port, "--client-id": client_id, "--live": live,
-                  "--idle-timeout": idle_timeout}
-    _one_broker(broker_name, ib_options, {"--csv": csv_path, "--sim-fault": sim_faults or None})
+    ib_given = {"--host": host, "--port": port, "--client-id": client_id, "--live": live,
+                "--idle-timeout": idle_timeout}
+    one_broker(broker_name, ib_given, {"--csv": csv_path, "--sim-fault": sim_faults or None})
     faults = _parse_faults(sim_faults)
     try:
         plan = TradePlan(
@@ -180,11 +171,9 @@ def run(*, csv_path: str | None, symbol: str, trade_id: str, side: str, level: f
     on_event = None if quiet else lambda event: click.echo(format_event(event, timezone))
     try:
         if broker_name == "ib":
-            from broker.cli.brokers import BrokerChoice, connect
+            from broker.cli.brokers import ib_link
 
-            link = connect(BrokerChoice("ib", symbols=(symbol,), host=host or "127.0.0.1", port=port or 7497,
-                                        client_id=client_id if client_id is not None else 1, live=bool(live)),
-                           wired=("sim", "ib"))
+            link = ib_link(symbol, host, port, client_id, live)
             result = asyncio.run(_run_on_ib(
                 link, plan, level, policy=policy, confirm=rule, watch_after=watch_after * 60, max_bars=max_bars,
                 on_event=on_event, make_supervisor=journaled if journal_path is not None else None,
@@ -203,14 +192,6 @@ def run(*, csv_path: str | None, symbol: str, trade_id: str, side: str, level: f
     # 4 a promise broke (a position or a working leg left at the end)
     sys.exit(4 if not result.ok else 3 if result.outcome == "refused" else 0)
 
-
-
-def _one_broker(broker: str, ib_options: Mapping[str, object], sim_options: Mapping[str, object]) -> None:
-    """Options of the other broker are refused (exit 2), never silently ignored."""
-    other, given = ("ib", ib_options) if broker == "sim" else ("sim", sim_options)
-    for option, value in given.items():
-        if value is not None:
-            raise click.BadParameter(f"is for --broker {other} (this run is --broker {broker})", param_hint=option)
 
 
 async def _run_on_ib(link: IBLink, plan: TradePlan, level: float, *, policy: Policy, confirm: Confirm,

@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import struct
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import attrs
 
@@ -41,6 +43,25 @@ from supervisor.runner import Runner, SupervisorLike
 from supervisor.snapshots import TradeSnapshot
 
 BOUND = 10.0  # seconds: a failure bound for real-time waits, never a duration anything waits out
+NY = ZoneInfo("America/New_York")
+
+
+def steady_day(plateau: int = 0) -> list[Bar]:
+    """09:30-16:00 on 2024-03-14: under the 100.49 level until the 10:20 bar closes at 100.60; then
+    `plateau` bars between 100.60 and 100.70 (under every target); then a climb to 103.00 (over the
+    101.2/101.7/102.4 targets) held to the close. With a paced clock, a trade on it ends the same
+    however far a client lags (a market entry; a limit entry at the ask within the plateau)."""
+    start = dt.datetime(2024, 3, 14, 9, 30, tzinfo=NY).timestamp()
+    closes = [100.0 + 0.1 * (k % 3) for k in range(50)] + [100.60]
+    closes += [100.60 + 0.1 * (k % 2) for k in range(plateau)]
+    closes += [round(100.60 + 0.24 * k, 2) for k in range(1, 11)]
+    closes += [103.0] * (390 - len(closes))
+    day, previous = [], closes[0]
+    for k, close in enumerate(closes):
+        day.append(Bar(start + 60 * k, previous, max(previous, close) + 0.02, min(previous, close) - 0.02, close,
+                       1000.0))
+        previous = close
+    return day
 
 
 @contextlib.contextmanager

@@ -11,39 +11,21 @@ over every target and stays there, and the entry is a market order.
 
 from __future__ import annotations
 
-import datetime as dt
 import socket
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner, Result
 from ib_async import IB
-from ib_wire import BOUND, Desk, gateway
+from ib_wire import BOUND, Desk, gateway, steady_day
 
 from broker.audit import read_journal
 from broker.cli import main
-from broker.sim import Bar, load_bars
+from broker.sim import load_bars
 from broker.sim_session import bundled_day
 from supervisor.port import PlaceOrder
 
 FAST = 100.0  # bars a second: the trade is over in about a second
-
-
-def steady_day() -> list[Bar]:
-    """09:30-16:00: under the 100.49 level until the 10:20 bar closes at 100.60, then a climb to
-    103.00 (over the 101.2/101.7/102.4 targets) by 10:30, held to the close."""
-    zone = ZoneInfo("America/New_York")
-    start = dt.datetime(2024, 3, 14, 9, 30, tzinfo=zone).timestamp()
-    closes = [100.0 + 0.1 * (k % 3) for k in range(50)] + [100.60]
-    closes += [round(100.60 + 0.24 * k, 2) for k in range(1, 11)]
-    closes += [103.0] * (390 - len(closes))
-    day, previous = [], closes[0]
-    for k, close in enumerate(closes):
-        day.append(Bar(start + 60 * k, previous, max(previous, close) + 0.02, min(previous, close) - 0.02, close,
-                       1000.0))
-        previous = close
-    return day
 
 
 MARKET = ("--entry", "market")

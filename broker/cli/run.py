@@ -203,12 +203,14 @@ async def _run_on_ib(link: IBLink, plan: TradePlan, level: float, *, policy: Pol
 
     broker = await link.open()
     try:
+        try:
+            await broker.qualify_async(plan.instrument)
+        except LookupError as exc:  # IB knows no such contract: nothing was sent
+            raise click.BadParameter(f"{exc}; nothing was sent", param_hint="--symbol") from None
         return await run_breakout_ib(
             plan, level, broker, make_supervisor or _plain_supervisor, policy=policy, confirm=confirm,
             watch_after=watch_after, max_bars=max_bars, on_event=on_event,
             idle_timeout=idle_timeout if idle_timeout is not None else DEFAULT_IDLE_TIMEOUT)
-    except LookupError as exc:  # IB knows no such contract: nothing was sent
-        raise click.BadParameter(f"{exc}; nothing was sent", param_hint="--symbol") from None
     except (TimeoutError, ConnectionError) as exc:
         raise BrokerUnavailable(f"IB at {link.where()}: {exc or type(exc).__name__}") from None
     finally:

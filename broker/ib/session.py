@@ -39,7 +39,6 @@ from strategies.breakout import Confirm
 from supervisor.market import Bar
 from supervisor.plan import TradePlan
 from supervisor.policy import Policy
-from supervisor.port import Instrument
 from supervisor.runner import EventCallback, Runner
 
 DEFAULT_IDLE_TIMEOUT = 300.0  # seconds without a bar update before the feed counts as ended
@@ -169,7 +168,7 @@ async def run_breakout_ib(
     over or the session ends. Raises `LookupError` for a symbol IB does not know (nothing sent), and
     `ConnectionError` when the broker's position cannot be read at the end."""
     started = time.perf_counter()
-    await broker.qualify_async(Instrument(plan.symbol))
+    await broker.qualify_async(plan.instrument)  # once per instrument: a caller's qualify is cached
     opens, closes = regular_session(await server_time(broker), timezone)
     supervisor = make_supervisor(clock, policy or Policy())
     run = BreakoutRun(plan, level, supervisor, broker, watch_from=opens + watch_after, confirm=confirm,

@@ -133,6 +133,17 @@ def test_the_live_guard_refuses_a_live_account_unless_both_switches_are_on(monke
     assert position == 0
 
 
+def test_a_symbol_ib_does_not_know_is_bad_input_and_nothing_is_sent() -> None:
+    with gateway() as server:
+        desk = Desk(server)
+        result = run(server.port, "--symbol", "BAD SYM", "--quiet")
+        received = desk.received
+    assert_clean_exit(result, 2)
+    assert "--symbol" in result.output
+    assert "IB has no contract for 'BAD SYM'" in result.output
+    assert received == []
+
+
 def test_a_gateway_out_of_reach_is_one_line_and_exit_3() -> None:
     port = free_port()
     result = run(port, "--quiet")

@@ -123,7 +123,10 @@ class LiveLoop:
                     if last:
                         on_bars(last)
                     return Stopped.FINISHED if finished() else Stopped.CLOSED
-            await self._sleep(min(self.interval, max(next_look - self._monotonic(), 0.0)))
+            pause = self.interval
+            if self.session_end is not None:
+                pause = min(pause, max(next_look - self._monotonic(), 0.0))
+            await self._sleep(pause)
 
     async def drain(self, finished: Callable[[], bool], quiet: float = 1.0, limit: float = 10.0) -> None:
         start = self._monotonic()

@@ -15,6 +15,7 @@ both; a gateway out of reach, a timeout or a client id in use is exit 3.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -90,6 +91,9 @@ class IBLink:
         from broker.ib import ClientIdInUseError, IBBroker, LiveTradingRefusedError
 
         broker = IBBroker(config=self.config)
+        ib_logs = logging.getLogger("ib_async")
+        level = ib_logs.level
+        ib_logs.setLevel(logging.CRITICAL)  # a failed connect is said once, by the line below
         try:
             await broker.connect()
         except LiveTradingRefusedError as exc:
@@ -103,6 +107,8 @@ class IBLink:
             reason = str(exc) or type(exc).__name__
             raise BrokerUnavailable(f"cannot connect to IB at {self.where()}: {reason} (is TWS or IB Gateway "
                                     f"running with the API enabled on that port?); nothing was sent") from None
+        finally:
+            ib_logs.setLevel(level)
         return broker
 
 

@@ -8,6 +8,12 @@ price point at a time, the runner pumps after every step, each bar that closes i
 watcher, and its signal triggers (or expires) the trade. After the last bar the runner keeps
 pumping until nothing more arrives. The result holds the final snapshot and every emitted event.
 
+`BreakoutRun` is that wiring without the driving, for any `BrokerPort`: it builds the runner and the
+watcher around a supervisor, arms the trade, takes completed bars (`on_bar`) and turns the
+watcher's signal into a trigger or an expiry, expires a watcher the data ended on (`end_of_data`),
+says when the trade is over (`finished`) and sums it up (`result`). `run_breakout` drives it on the
+simulated exchange; `broker.ib.session.run_breakout_ib` drives the same object on IB.
+
 The bundled day ships inside this package (`broker/data/breakout_day.csv`, a copy of what
 `examples/data/generate_day.py` writes), so the default run works from an installed wheel.
 """
@@ -27,6 +33,7 @@ from supervisor.core import Supervisor
 from supervisor.events import SupervisorEvent
 from supervisor.plan import EntryType, ExitMode, Side, TradePlan
 from supervisor.policy import Policy
+from supervisor.port import BrokerPort
 from supervisor.runner import EventCallback, Runner, SupervisorLike
 from supervisor.snapshots import TradeSnapshot
 
@@ -120,6 +127,62 @@ def _plain_supervisor(clock: Callable[[], float], policy: Policy) -> SupervisorL
     return Supervisor(clock, policy)
 
 
+class BreakoutRun:
+    """One breakout ladder on one supervisor, over any broker: the runner between them, the watcher
+    deciding when. The caller drives it: `arm()` once, `on_bar(bar)` for each completed bar, the
+    runner's pump (or push delivery) for the broker's events, `end_of_data()` when the bars end.
+    `trigger_time(trigger)` says when a trigger was known (the latency stamps start there)."""
+
+    def __init__(self, plan: TradePlan, level: float, supervisor: SupervisorLike, broker: BrokerPort, *,
+                 watch_from: float, confirm: Confirm = "close", max_bars: int | None = None,
+                 on_event: EventCallback | None = None,
+                 trigger_time: Callable[[Trigger], float] = lambda trigger: trigger.time) -> None:
+        self.plan = plan
+        self.supervisor = supervisor
+        self.events: list[SupervisorEvent] = []
+        supervisor.subscribe(self.events.append)
+        self.runner = Runner(supervisor, broker, on_event=on_event)
+        self.watcher = BreakoutWatcher(plan, level, confirm, max_bars=max_bars, start=watch_from)
+        self.signal: Trigger | Expired | Failed | None = None
+        self._trigger_time = trigger_time
+
+    def arm(self) -> None:
+        """Build the trade's machines (off the trigger path)."""
+        self.runner.execute(self.supervisor.arm(self.plan))
+
+    def on_bar(self, bar: Bar) -> bool:
+        """A completed bar: True when the watcher signalled on it (the trade was triggered or expired)."""
+        found = self.watcher.on_bar(bar)
+        if found is None:
+            return False
+        self.signal = found
+        if isinstance(found, Trigger):
+            self.runner.execute(self.supervisor.trigger(self.plan.trade_id, source_time=self._trigger_time(found)))
+        else:
+            self.runner.execute(self.supervisor.expire(self.plan.trade_id))
+        return True
+
+    def end_of_data(self) -> None:
+        """The bars ended before the breakout: the single-fire watcher is over, the trade expires."""
+        if self.signal is None:
+            self.runner.execute(self.supervisor.expire(self.plan.trade_id))
+
+    @property
+    def trade(self) -> TradeSnapshot:
+        return self.supervisor.trade(self.plan.trade_id)
+
+    @property
+    def finished(self) -> bool:
+        """Nothing more can happen to the trade: closed or aborted, flat in the books, every leg final."""
+        trade = self.trade
+        return (trade.state in ("closed", "aborted") and trade.position == 0
+                and all(leg.state in FINAL_LEG_STATES for leg in trade.legs))
+
+    def result(self, broker_position: int, elapsed: float) -> SessionResult:
+        return SessionResult(trade=self.trade, events=tuple(self.events), sim_position=broker_position,
+                             elapsed=elapsed, signal=self.signal, reconciliations=self.runner.reconciliations)
+
+
 def run_breakout(
     plan: TradePlan,
     level: float,
@@ -144,30 +207,21 @@ def run_breakout(
     day = list(bars) if bars is not None else load_bars(csv if csv is not None else bundled_day())
     sim = SimBroker(day, config=config, faults=faults, seed=seed, symbol=plan.symbol)
     supervisor = (make_supervisor or _plain_supervisor)(sim.now, policy or Policy())
-    events: list[SupervisorEvent] = []
-    supervisor.subscribe(events.append)
-    runner = Runner(supervisor, sim, on_event=on_event)
-    watcher = BreakoutWatcher(plan, level, confirm, max_bars=max_bars, start=day[0].time + watch_after)
+    # the sim saw a close at its last price point, a little before the bar's nominal end
+    run = BreakoutRun(plan, level, supervisor, sim, watch_from=day[0].time + watch_after, confirm=confirm,
+                      max_bars=max_bars, on_event=on_event, trigger_time=lambda found: min(found.time, sim.now()))
+    runner = run.runner
 
-    runner.execute(supervisor.arm(plan))
+    run.arm()
     runner.pump()
-    signal: Trigger | Expired | Failed | None = None
     while sim.step():
         runner.pump()
         if on_step is not None:
             on_step(sim, supervisor)
         bar = sim.last_closed
-        if bar is None or (found := watcher.on_bar(bar)) is None:
-            continue
-        signal = found
-        if isinstance(found, Trigger):
-            # the sim saw the close at its last price point, a little before the bar's nominal end
-            runner.execute(supervisor.trigger(plan.trade_id, source_time=min(found.time, sim.now())))
-        else:
-            runner.execute(supervisor.expire(plan.trade_id))
-        runner.pump()
-    if signal is None:  # the data ended before the breakout: the single-fire watcher is over
-        runner.execute(supervisor.expire(plan.trade_id))
+        if bar is not None and run.on_bar(bar):
+            runner.pump()
+    run.end_of_data()
     quiet = 0
     for _ in range(_MAX_DRAIN_PUMPS):
         sim.step()  # at the end of data: lets every pending latency and expiry come due
@@ -176,11 +230,4 @@ def run_breakout(
             on_step(sim, supervisor)
         if quiet >= 2:
             break
-    return SessionResult(
-        trade=supervisor.trade(plan.trade_id),
-        events=tuple(events),
-        sim_position=sim.position(plan.symbol),
-        elapsed=time.perf_counter() - started,
-        signal=signal,
-        reconciliations=runner.reconciliations,
-    )
+    return run.result(sim.position(plan.symbol), time.perf_counter() - started)

@@ -6,12 +6,17 @@ shorthand `XRTX 0.42 1000 tp-2 sl=0.37`); `build_setup` turns either into a vali
 `BreakoutSetup` (the console uses it too). Then: connect (`brokers.connect`, the one place the broker
 is chosen), open the journal (`--journal`, or a temporary one), print the plan, arm, run with the
 live table (plain lines when not a terminal), and print the audit of the trade from the journal.
+On `--broker sim` the simulated day is replayed step by step (`SimDriver`); on `--broker ib` the
+same desk runs on TWS / IB Gateway inside an event loop (`broker.ib.desk_driver.IBDeskDriver`):
+1-minute bars from the adapter, watched from `--watch-after` minutes after the regular open, until
+the trade is over, the session closes or the market data stops (`--idle-timeout`).
 Exit codes: 0 closed and flat, or expired with nothing sent; 2 bad input; 3 the broker refused (a
 rejected order) or is out of reach; 4 an invariant broke (a mismatch event, or shares left held).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import shutil
@@ -131,14 +136,16 @@ def journal_file(path: str | None) -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def open_desk(path: Path, connection: Any) -> Any:
+def open_desk(path: Path, connection: Any, broker: Any = None, market: Any = None) -> Any:
+    """The desk on `connection`'s broker and market (the sim's exchange is both), journaled at `path`."""
     from broker.desk import Desk
     from supervisor.journal import JournalError
 
     if path.exists() and not path.is_file():
         raise click.BadParameter(f"{path} is not a file", param_hint="--journal")
     try:
-        return Desk.open(path, connection.exchange, connection.exchange, session=connection.session)
+        return Desk.open(path, broker or connection.exchange, market or connection.exchange,
+                         session=connection.session)
     except (JournalError, OSError) as exc:
         raise click.BadParameter(f"{path}: {exc}", param_hint="--journal") from None
 
@@ -219,11 +226,14 @@ def breakout() -> None:
 @click.option("--journal", type=click.Path(dir_okay=False), help="journal file (kept; reused to resume)")
 @click.option("--sim-fault", "sim_faults", multiple=True, metavar="NAME", help="sim: inject a fault (repeatable)")
 @click.option("--until", help="sim: stop the replay at HH:MM (exchange time), leaving what works")
-@click.option("--speed", type=opt.NON_NEGATIVE, default=0.0,
+@click.option("--speed", type=opt.NON_NEGATIVE, default=None,
               help="sim: replay at this many exchange seconds per second (e.g. 60), to watch it [default: 0, "
                    "as fast as possible]")
+@opt.ib_options
 def arm(*, tokens: tuple[str, ...], timezone: str, broker_name: str, bars: str | None, quotes: str | None,
-        journal: str | None, sim_faults: tuple[str, ...], until: str | None, speed: float, **given: Any) -> None:
+        journal: str | None, sim_faults: tuple[str, ...], until: str | None, speed: float | None,
+        host: str | None, port: int | None, client_id: int | None, live: bool | None, idle_timeout: float | None,
+        **given: Any) -> None:
     """Arm a breakout on SYMBOL and supervise it until it closes (or expires).
 
     \b
@@ -237,10 +247,21 @@ def arm(*, tokens: tuple[str, ...], timezone: str, broker_name: str, bars: str |
     or is out of reach; 4 an invariant broke during the run.
     """
     from broker import live_table
-    from broker.audit import build, format_audit, read_journal
-    from broker.cli.brokers import BrokerChoice, connect
+    from broker.cli.brokers import BrokerChoice, connect, ib_link
 
     symbol, values = merge_values(tokens, given)
+    opt.one_broker(broker_name, {"--host": host, "--port": port, "--client-id": client_id, "--live": live,
+                                 "--idle-timeout": idle_timeout},
+                   {"--bars": bars, "--quotes": quotes, "--sim-fault": sim_faults or None, "--until": until,
+                    "--speed": speed})
+    if broker_name == "ib":
+        if values.get("fast"):
+            raise click.BadParameter("fast entry on second bars is not wired for --broker ib yet", param_hint="--fast")
+        link = ib_link(symbol, host, port, client_id, live)
+        with journal_file(journal) as path:
+            setup = asyncio.run(_supervise_on_ib(link, path, symbol, values, timezone, idle_timeout=idle_timeout))
+            code = _audit(path, setup.trade_id, timezone, ran_to_end=True)
+        sys.exit(code)
     if values.get("fast") and not bars:
         raise click.BadParameter("needs --bars with bars shorter than a minute (the bundled day has 1-minute bars)",
                                  param_hint="--fast")
@@ -269,32 +290,53 @@ def arm(*, tokens: tuple[str, ...], timezone: str, broker_name: str, bars: str |
                 view.close()
         finally:
             desk.close()
-        records = read_journal(path)
-        click.echo("")
-        audit = build(records, [setup.trade_id])
-        click.echo(format_audit(audit, timezone))
-        code, closing = outcome(setup.trade_id, records, audit, ran_to_end=stop_at is None)
-        click.echo(closing)
+        code = _audit(path, setup.trade_id, timezone, ran_to_end=stop_at is None)
     sys.exit(code)
+
+
+def _audit(path: Path, trade_id: str, timezone: str, *, ran_to_end: bool) -> int:
+    """Print the trade's audit from the journal and the closing line; returns the exit code."""
+    from broker.audit import build, format_audit, read_journal
+
+    records = read_journal(path)
+    click.echo("")
+    audit = build(records, [trade_id])
+    click.echo(format_audit(audit, timezone))
+    code, closing = outcome(trade_id, records, audit, ran_to_end=ran_to_end)
+    click.echo(closing)
+    return code
 
 
 def _arm(desk: Any, driver: Any, setup: Any, values: Mapping[str, Any]) -> Any:
     """Arm the watcher (or take it back from the journal) and print its plan; returns its setup."""
-    from broker.desk import DeskError
-    from supervisor.plan import PlanError
-
     if desk.recorder.journal.last_seq > 1:  # a journal with a history: continue where it stopped
         driver.skip_to(max(r.wall for r in desk.recorder.journal.records()))
         if not desk.catch_up():
             click.echo("the broker cannot be reached now: reconciling after the reconnect")
-    resumed = desk.watches.get(setup.trade_id)
+    resumed = _resumed(desk, setup)
     if resumed is not None:
-        click.echo(f"{setup.trade_id}: resumed from the journal ({resumed.status}"
-                   + (f": {resumed.detail})" if resumed.detail else ")"))
-        click.echo(resumed.setup.describe() + "\n")
-        return resumed.setup
+        return resumed
     if setup.auto:
         driver.run_bars(max(setup.atr_bars, int(values.get("watch_after") or 0)) - len(desk.market.history()))
+    return _armed(desk, setup)
+
+
+def _resumed(desk: Any, setup: Any) -> Any:
+    """The watcher of `setup` taken back from the journal (its plan printed), or None."""
+    resumed = desk.watches.get(setup.trade_id)
+    if resumed is None:
+        return None
+    click.echo(f"{setup.trade_id}: resumed from the journal ({resumed.status}"
+               + (f": {resumed.detail})" if resumed.detail else ")"))
+    click.echo(resumed.setup.describe() + "\n")
+    return resumed.setup
+
+
+def _armed(desk: Any, setup: Any) -> Any:
+    """Arm a new watcher and print its plan (a bad plan or trade id: exit 2, nothing sent)."""
+    from broker.desk import DeskError
+    from supervisor.plan import PlanError
+
     try:
         watch = desk.arm(setup)
     except PlanError as exc:
@@ -303,6 +345,56 @@ def _arm(desk: Any, driver: Any, setup: Any, values: Mapping[str, Any]) -> Any:
         raise click.BadParameter(str(exc), param_hint="--trade-id") from None
     click.echo(watch.setup.describe() + "\n")
     return watch.setup
+
+
+async def _supervise_on_ib(link: Any, path: Path, symbol: str, values: Mapping[str, Any], timezone: str, *,
+                           idle_timeout: float | None) -> Any:
+    """`breakout arm --broker ib`: connect, arm (or resume) the watcher and run the desk until the
+    trade is over or the session ends. Returns the setup (the audit reads the journal afterwards)."""
+    import attrs
+
+    from broker import live_table
+    from broker.ib.desk_driver import IBDeskDriver, IBMarket
+    from broker.ib.session import DEFAULT_IDLE_TIMEOUT, regular_session, server_time
+    from strategies.breakout import RegularHours
+    from supervisor.plan import EntryType
+    from supervisor.port import Instrument
+
+    setup = build_setup(symbol, values, session_start=0.0, timezone=timezone, bar_seconds=60.0)  # bad input: 2
+    broker = await link.open()
+    try:
+        try:
+            await broker.qualify_async(Instrument(symbol))
+        except LookupError as exc:
+            raise click.BadParameter(f"{exc}; nothing was sent", param_hint="SYMBOL") from None
+        # watched from --watch-after minutes after today's open; with --rth off no close ends the run
+        hours = setup.hours or RegularHours(timezone=timezone)
+        opens, closes = regular_session(await server_time(broker), timezone, hours.open, hours.close)
+        if setup.watch_from is not None:
+            setup = attrs.evolve(setup, watch_from=opens + setup.watch_from)
+        desk = open_desk(path, link, broker, IBMarket(broker, symbol))
+        try:
+            driver = IBDeskDriver(desk, broker, session_end=closes if setup.hours else None,
+                                  idle_timeout=idle_timeout if idle_timeout is not None else DEFAULT_IDLE_TIMEOUT)
+            await driver.start([symbol], quotes=setup.entry is EntryType.LIMIT)
+            if desk.recorder.journal.last_seq > 1 and not await driver.catch_up():
+                click.echo("the broker cannot be reached now: reconciling after the reconnect")
+            armed = _resumed(desk, setup)
+            if armed is None:
+                if setup.auto:
+                    await driver.wait_bars(symbol, setup.atr_bars)
+                armed = _armed(desk, setup)
+            view = live_table.for_stream(desk, sys.stdout, timezone)
+            desk.subscribe(view.update)
+            try:
+                await driver.run(on_bar=view.update)
+            finally:
+                view.close()
+            return armed
+        finally:
+            desk.close()
+    finally:
+        broker.close()
 
 
 def _until(text: str, first: float, timezone: str) -> float:

@@ -8,6 +8,9 @@
 - `breakout_tokens(tokens)`: the operator's token style, `AAPL level=190 qty=100 tp=195-198-205
   sl=187 tp_alloc=60-30-10`, and the shorthand `XRTX 0.42 1000 tp-2 sl=0.37`, into option values.
 - `plan_error(exc)`: a `PlanError` as a `click.BadParameter` naming the option it came from.
+- `ib_options`: the `--broker ib` options every command wired for IB takes (`--host`, `--port`,
+  `--client-id`, `--live`, `--idle-timeout`), all defaulting to None so a command can tell they were
+  given; `one_broker(...)` refuses the options of the broker not chosen, by name (exit 2).
 
 Exit codes of every command (documented in the README): 0 ok (or a watcher that expired: nothing
 was sent), 2 bad input (nothing sent), 3 the broker refused or could not be reached, 4 an invariant
@@ -18,8 +21,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import click
 
@@ -173,3 +176,35 @@ def breakout_tokens(tokens: Sequence[str]) -> tuple[str, dict[str, str]]:
         else:
             raise click.BadParameter(f"{token!r}: a third positional value (use key=value)", param_hint="TOKENS")
     return symbol.upper(), values
+
+
+# -- the IB connection options ----------------------------------------------------------------------
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_IB_OPTIONS = (
+    click.option("--host", default=None, help="ib: the TWS / IB Gateway host  [default: 127.0.0.1]"),
+    click.option("--port", type=click.IntRange(1, 65535), default=None,
+                 help="ib: the API port (paper: TWS 7497, Gateway 4002; live 7496 / 4001 need --live)  "
+                      "[default: 7497]"),
+    click.option("--client-id", type=click.IntRange(0, 2**31 - 1), default=None,
+                 help="ib: the API client id  [default: 1]"),
+    click.option("--live", is_flag=True, default=None,
+                 help="ib: allow a live port or account; also needs the environment variable ORDER_SUPERVISOR_LIVE=1"),
+    click.option("--idle-timeout", type=Number(above=0), default=None,
+                 help="ib: seconds without a bar update before the market data counts as ended  [default: 300]"),
+)
+
+
+def ib_options(command: F) -> F:
+    for option in reversed(_IB_OPTIONS):
+        command = option(command)
+    return command
+
+
+def one_broker(broker: str, ib: Mapping[str, object], sim: Mapping[str, object]) -> None:
+    """Options of the broker not chosen are refused by name (exit 2), never silently ignored."""
+    other, given = ("ib", ib) if broker == "sim" else ("sim", sim)
+    for option, value in given.items():
+        if value is not None:
+            raise click.BadParameter(f"is for --broker {other} (this run is --broker {broker})", param_hint=option)

@@ -1,7 +1,15 @@
-"""`order-supervisor run`: the breakout ladder on a broker, end to end, with a summary."""
+"""`order-supervisor run`: the breakout ladder on a broker, end to end, with a summary.
+
+`--broker sim` (default) replays a day on the embedded simulated exchange (`sim_session.run_breakout`);
+`--broker ib` runs the same plan, watcher, supervisor, runner and journal on TWS or IB Gateway
+(`broker.ib.session.run_breakout_ib`): 1-minute bars from the adapter's market data, until the
+trade is over, the session closes or the market data stops (`--idle-timeout`). Options that belong
+to the other broker are refused by name (exit 2), so nothing is silently ignored.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import math
 import sys
 from collections.abc import Callable, Sequence
@@ -10,13 +18,19 @@ from typing import TYPE_CHECKING
 
 import click
 
-from broker.cli.options import NON_NEGATIVE, Number
+from broker.cli.options import NON_NEGATIVE, Number, ib_options, one_broker
 
 # finite only (`inf` and `nan` are refused here); the plan names a value out of range (level=-1.0)
 FINITE = Number()
 
 if TYPE_CHECKING:
+    from broker.cli.brokers import IBLink
     from broker.sim import Fault
+    from broker.sim_session import SessionResult, SupervisorFactory
+    from strategies.breakout import Confirm
+    from supervisor.plan import TradePlan
+    from supervisor.policy import Policy
+    from supervisor.runner import EventCallback
 
 # what each TradePlan field is called on the command line (PlanError names the field)
 _OPTION_OF_FIELD = {
@@ -95,17 +109,26 @@ def _parse_faults(values: Sequence[str]) -> list[Fault]:
 @click.option("--journal", "journal_path", type=click.Path(dir_okay=False), default=None,
               help="append every input and output of the supervisor to this new SQLite journal")
 @click.option("--quiet", is_flag=True, help="print only the summary")
+@click.option("--broker", "broker_name", type=click.Choice(["sim", "ib"]), default="sim", show_default=True,
+              help="sim: the embedded simulated exchange; ib: TWS or IB Gateway (paper unless --live)")
+@ib_options
 def run(*, csv_path: str | None, symbol: str, trade_id: str, side: str, level: float, qty: int, entry_type: str,
         entry_price: float, tps: Sequence[str], allocs: Sequence[str], sls: Sequence[str], exit_mode: str,
         confirm: str, watch_after: float, max_bars: int | None, sim_faults: Sequence[str], mismatch_policy: str,
-        orphan_policy: str, journal_path: str | None, quiet: bool) -> None:
-    """Arm a breakout ladder on the embedded simulated exchange and supervise it through the day.
+        orphan_policy: str, journal_path: str | None, quiet: bool, broker_name: str, host: str | None,
+        port: int | None, client_id: int | None, live: bool | None, idle_timeout: float | None) -> None:
+    """Arm a breakout ladder on a broker and supervise it through the day: the embedded simulated
+    exchange (default), or TWS / IB Gateway with --broker ib.
 
-    Exits 0 when the trade ends closed, flat at the broker and in the books, every leg final.
+    Exits 0 when the trade ends closed, flat at the broker and in the books, every leg final (or
+    the watcher expired with nothing sent); 3 when the broker refused the entry or cannot be
+    reached; 4 when a promise broke (a position or a working leg left at the end); 2 bad input.
 
     \b
-    Example:
+    Examples:
       order-supervisor run --tp 101.2,101.7 --sl 99.95 --sim-fault duplicate-executions
+      order-supervisor run --broker ib --port 7497 --client-id 7 --symbol AAPL --level 190 \\
+          --entry-price 190.2 --tp 191,192,193 --sl 189
     """
     from broker.report import format_event, format_summary
     from broker.sim_session import DOCUMENTED_SPLIT, run_breakout
@@ -119,6 +142,9 @@ def run(*, csv_path: str | None, symbol: str, trade_id: str, side: str, level: f
     allocation = tuple(int(q) for q in _numbers(allocs, "--alloc", int)) or None
     if allocation is None and len(take_profits) == 3 and qty >= 3:
         allocation = split_quantity(qty, DOCUMENTED_SPLIT)  # otherwise the plan's default weights
+    ib_given = {"--host": host, "--port": port, "--client-id": client_id, "--live": live,
+                "--idle-timeout": idle_timeout}
+    one_broker(broker_name, ib_given, {"--csv": csv_path, "--sim-fault": sim_faults or None})
     faults = _parse_faults(sim_faults)
     try:
         plan = TradePlan(
@@ -141,13 +167,23 @@ def run(*, csv_path: str | None, symbol: str, trade_id: str, side: str, level: f
         return recorders[-1]
 
     timezone = "America/New_York"
+    rule: Confirm = "close" if confirm == "close" else "touch"
+    on_event = None if quiet else lambda event: click.echo(format_event(event, timezone))
     try:
-        result = run_breakout(
-            plan, level, csv=csv_path, faults=faults, policy=policy,
-            confirm="close" if confirm == "close" else "touch", watch_after=watch_after * 60, max_bars=max_bars,
-            on_event=None if quiet else lambda event: click.echo(format_event(event, timezone)),
-            make_supervisor=journaled if journal_path is not None else None,
-        )
+        if broker_name == "ib":
+            from broker.cli.brokers import ib_link
+
+            link = ib_link(symbol, host, port, client_id, live)
+            result = asyncio.run(_run_on_ib(
+                link, plan, level, policy=policy, confirm=rule, watch_after=watch_after * 60, max_bars=max_bars,
+                on_event=on_event, make_supervisor=journaled if journal_path is not None else None,
+                idle_timeout=idle_timeout))
+        else:
+            result = run_breakout(
+                plan, level, csv=csv_path, faults=faults, policy=policy, confirm=rule,
+                watch_after=watch_after * 60, max_bars=max_bars, on_event=on_event,
+                make_supervisor=journaled if journal_path is not None else None,
+            )
     finally:
         for recorder in recorders:
             recorder.close()
@@ -156,6 +192,29 @@ def run(*, csv_path: str | None, symbol: str, trade_id: str, side: str, level: f
     # 4 a promise broke (a position or a working leg left at the end)
     sys.exit(4 if not result.ok else 3 if result.outcome == "refused" else 0)
 
+
+
+async def _run_on_ib(link: IBLink, plan: TradePlan, level: float, *, policy: Policy, confirm: Confirm,
+                     watch_after: float, max_bars: int | None, on_event: EventCallback | None,
+                     make_supervisor: SupervisorFactory | None, idle_timeout: float | None) -> SessionResult:
+    from broker.cli.brokers import BrokerUnavailable
+    from broker.ib.session import DEFAULT_IDLE_TIMEOUT, run_breakout_ib
+    from broker.sim_session import _plain_supervisor
+
+    broker = await link.open()
+    try:
+        try:
+            await broker.qualify_async(plan.instrument)
+        except LookupError as exc:  # IB knows no such contract: nothing was sent
+            raise click.BadParameter(f"{exc}; nothing was sent", param_hint="--symbol") from None
+        return await run_breakout_ib(
+            plan, level, broker, make_supervisor or _plain_supervisor, policy=policy, confirm=confirm,
+            watch_after=watch_after, max_bars=max_bars, on_event=on_event,
+            idle_timeout=idle_timeout if idle_timeout is not None else DEFAULT_IDLE_TIMEOUT)
+    except (TimeoutError, ConnectionError) as exc:
+        raise BrokerUnavailable(f"IB at {link.where()}: {exc or type(exc).__name__}") from None
+    finally:
+        broker.close()
 
 
 COMMANDS = [run]

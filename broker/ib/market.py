@@ -14,6 +14,18 @@ ib_async forgets every subscription when the socket drops: `resubscribe()` asks 
 reconnect, and after IB's 1101 ("connectivity restored, data lost").
 Requests that need an answer before they stream (historical data) are started as tasks when an
 event loop runs, and run to completion otherwise.
+
+For a live loop: `await started()` waits for the first answers of the subscriptions (the history
+a 1-minute stream starts with); `history(symbol)` is every complete 1-minute bar of the stream (what IB sent
+before it started streaming included); `last_update` is the clock's time of the last bar update of
+any stream (a feed that went quiet); `flush_bars(until)` delivers a bar in progress that ended by
+`until` (the session's last bar: no next bar will start to complete it); `on_data` is called after
+bars are delivered (a loop waiting for bars wakes up).
+
+ib_async quirk (2.1.0, `Wrapper.historicalDataUpdate`): a keepUpToDate list that came back empty
+(nothing traded in the window yet: before the open) drops every later update, so the stream would
+never start. The adapter taps that method and puts the first update into an empty keepUpToDate
+list itself; ib_async handles every update after it.
 """
 
 from __future__ import annotations
@@ -24,7 +36,8 @@ import math
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from ib_async import IB, BarDataList, Contract, RealTimeBarList, Ticker
+from ib_async import IB, BarData, BarDataList, Contract, RealTimeBarList, Ticker
+from ib_async.util import parseIBDatetime
 from loguru import logger
 
 from supervisor.market import Bar, Quote
@@ -45,6 +58,10 @@ class IBMarketData:
         self._tickers: dict[str, Ticker] = {}
         self._streams: dict[tuple[str, int], BarDataList | RealTimeBarList] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.last_update: float | None = None  # the clock's time of the last bar update, any stream
+        self.on_data: Callable[[], None] | None = None  # called after bars are delivered
+        self._history_update = ib.wrapper.historicalDataUpdate
+        setattr(ib.wrapper, "historicalDataUpdate", self._tap_history_update)  # noqa: B010 (as the adapter's taps)
 
     # -- MarketDataPort ------------------------------------------------------------------------
     def subscribe_bars(self, symbol: str, bar_seconds: int) -> None:
@@ -64,6 +81,33 @@ class IBMarketData:
     def latest_quote(self, symbol: str) -> Quote | None:
         return self._quotes.get(symbol)
 
+    # -- for a live loop -----------------------------------------------------------------------
+    async def started(self) -> None:
+        """Wait until the subscriptions under way have their first answer (historical data)."""
+        while pending := [task for task in self._tasks if not task.done()]:
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    def history(self, symbol: str) -> list[Bar]:
+        """Every complete 1-minute bar of `symbol`'s stream, oldest first (the bar in progress left out)."""
+        stream = self._streams.get((symbol, 60))
+        if not isinstance(stream, BarDataList):
+            return []
+        return [bar for raw in stream[:-1] if (bar := _bar(symbol, 60, raw)) is not None]
+
+    def flush_bars(self, until: float) -> list[Bar]:
+        """Deliver each 1-minute bar in progress that ended by `until` (epoch seconds): at the end of
+        a session no next bar starts to complete the last one. Returns what was delivered."""
+        delivered: list[Bar] = []
+        for (symbol, seconds), stream in list(self._streams.items()):
+            if seconds != 60 or not isinstance(stream, BarDataList) or not stream:
+                continue
+            start = _epoch(stream[-1].date)
+            if start + 60 <= until and self._deliver(symbol, 60, start, stream[-1]):
+                delivered.append(self._bars[-1])
+        if delivered:
+            self._notify()
+        return delivered
+
     # -- subscriptions -------------------------------------------------------------------------
     def resubscribe(self) -> None:
         """Ask again for everything subscribed (ib_async dropped it with the connection)."""
@@ -73,6 +117,8 @@ class IBMarketData:
             self._start_quotes(symbol)
 
     def close(self) -> None:
+        if self._ib.wrapper.__dict__.get("historicalDataUpdate") == self._tap_history_update:
+            del self._ib.wrapper.historicalDataUpdate
         for task in self._tasks:
             task.cancel()
         for (_, seconds), stream in self._streams.items():
@@ -102,8 +148,12 @@ class IBMarketData:
             contract, "", HISTORY_WINDOW, "1 min", "TRADES", useRTH=False, formatDate=2, keepUpToDate=True)
         stream.updateEvent += lambda bars, has_new: self._on_history(symbol, bars, has_new)
         self._streams[(symbol, 60)] = stream
-        if stream:  # what IB sent before the stream started: its newest bar is still in progress
-            self._delivered.setdefault((symbol, 60), _epoch(stream[-1].date) - 60)
+        key = (symbol, 60)
+        if stream:  # what IB sent before the stream started is history (after a reconnect too: the
+            # bars that closed while away are not news); its newest bar is still in progress
+            self._delivered[key] = max(self._delivered.get(key, -math.inf), _epoch(stream[-1].date) - 60)
+        else:  # nothing yet: every bar the stream brings is news
+            self._delivered.setdefault(key, -math.inf)
 
     def _start_quotes(self, symbol: str) -> None:
         contract = self._contract_for(symbol)
@@ -130,28 +180,49 @@ class IBMarketData:
             logger.error("IB market data request failed: {!r}", task.exception())
 
     # -- updates -------------------------------------------------------------------------------
+    def _tap_history_update(self, req_id: int, bar: BarData) -> None:
+        bars = self._ib.wrapper.reqId2Subscriber.get(req_id)
+        if isinstance(bars, BarDataList) and bars.keepUpToDate and not bars:
+            # ib_async would drop it (and every update after it): the stream's first bar, put in here
+            # (any keepUpToDate list of this connection: it may arrive before ours is known by id)
+            bar.date = parseIBDatetime(bar.date)  # type: ignore[arg-type]
+            bars.append(bar)
+            self._ib.barUpdateEvent.emit(bars, True)
+            bars.updateEvent.emit(bars, True)
+            return
+        self._history_update(req_id, bar)
+
     def _on_history(self, symbol: str, bars: BarDataList, has_new_bar: bool) -> None:
+        self.last_update = self._clock()
         if not has_new_bar or len(bars) < 2:
             return  # the bar in progress changed: not complete yet
-        self._deliver(symbol, 60, _epoch(bars[-2].date), bars[-2])
+        # every bar but the newest is final; deliver those not delivered yet, oldest first (updates
+        # that came in one read with the history's answer were applied before this listener was on)
+        newest = self._delivered.get((symbol, 60), -math.inf)
+        fresh = [raw for raw in bars[-2::-1] if _epoch(raw.date) > newest][::-1]
+        delivered = [self._deliver(symbol, 60, _epoch(raw.date), raw) for raw in fresh]  # each one, in order
+        if any(delivered):
+            self._notify()
 
     def _on_realtime(self, symbol: str, bars: RealTimeBarList) -> None:
-        if bars:
-            self._deliver(symbol, 5, bars[-1].time.timestamp(), bars[-1])
+        self.last_update = self._clock()
+        if bars and self._deliver(symbol, 5, bars[-1].time.timestamp(), bars[-1]):
+            self._notify()
 
-    def _deliver(self, symbol: str, seconds: int, start: float, raw: Any) -> None:
+    def _deliver(self, symbol: str, seconds: int, start: float, raw: Any) -> bool:
         key = (symbol, seconds)
         if start <= self._delivered.get(key, -math.inf):
-            return
-        opening = raw.open_ if seconds == 5 else raw.open
-        try:
-            bar = Bar(start, opening, raw.high, raw.low, raw.close, max(float(raw.volume), 0.0), float(seconds),
-                      symbol)
-        except ValueError as exc:  # no trade in the bar (IB sends -1 / 0 prices): nothing to deliver
-            logger.debug("IB bar of {} at {} left out: {}", symbol, start, exc)
-            return
+            return False
+        bar = _bar(symbol, seconds, raw, start)
+        if bar is None:
+            return False
         self._delivered[key] = start
         self._bars.append(bar)
+        return True
+
+    def _notify(self) -> None:
+        if self.on_data is not None:
+            self.on_data()
 
     def _on_ticker(self, symbol: str, ticker: Ticker) -> None:
         bid, ask = ticker.bid, ticker.ask
@@ -159,6 +230,18 @@ class IBMarketData:
             return
         last = ticker.last if _valid(ticker.last) else None
         self._quotes[symbol] = Quote(self._clock(), bid, ask, symbol, last)
+
+
+def _bar(symbol: str, seconds: int, raw: Any, start: float | None = None) -> Bar | None:
+    """An IB bar (historical or real-time) as a `Bar`, or None when it holds no trade."""
+    if start is None:
+        start = raw.time.timestamp() if seconds == 5 else _epoch(raw.date)
+    opening = raw.open_ if seconds == 5 else raw.open
+    try:
+        return Bar(start, opening, raw.high, raw.low, raw.close, max(float(raw.volume), 0.0), float(seconds), symbol)
+    except ValueError as exc:  # no trade in the bar (IB sends -1 / 0 prices): nothing to deliver
+        logger.debug("IB bar of {} at {} left out: {}", symbol, start, exc)
+        return None
 
 
 def _epoch(when: dt.date | dt.datetime) -> float:

@@ -28,6 +28,9 @@ to ib_async's derived events, because they are not IB's messages:
 An error code means different things for different requests (10147 refuses a modify or a cancel;
 201 rejects a new order but may refuse a modify of a live one), so each row of `ERROR_TABLE` says
 what the code does to a placement (no modify or cancel in flight), to a modify and to a cancel.
+A modify refused because IB ended the order after the modify went out (it filled, or its OCA group
+cancelled it: the end is reported first, then e.g. 10147 "not found ... is Cancelled" for the
+modify) is a `BrokerNotice`: the modify lost a race with the order's end, already reported.
 A code that is in no row and names one of our orders is a `BrokerNotice`: the order is not known
 to be dead, and the supervisor's deadlines and reconciliation settle what really happened.
 """
@@ -264,6 +267,12 @@ class Translator:
         outcome = self._outcome(record, code)
         if outcome is Out.REPLACE_REFUSED_UNLESS_ENDED:
             outcome = Out.REJECTED if record.ended_since_modify else Out.REPLACE_REFUSED
+        elif outcome is Out.REPLACE_REFUSED and (record.cancelled or record.filled):
+            # the order ended after the modify went out (a modify of an ended order is refused
+            # before it is sent): its end is reported, the refusal of the modify adds nothing
+            record.modify = None
+            return [BrokerNotice(code, f"{record.ref}: {message} (the order had ended before the modify got there)",
+                                 now)]
         ref, order_id = record.ref, record.order_id
         if outcome is Out.REJECTED:
             record.modify, record.cancel_requested = None, False

@@ -4,7 +4,9 @@
 # manual (speed 0: nothing moves until `step()`, `advance_bars(n)` or `advance_to(t)` is called, so
 # a test decides exactly when the market moves and never sleeps for it). The clock starts before
 # the first bar's open: no price exists until the first step (ib_async ignores keepUpToDate updates
-# to a bar list that started empty, so subscribe after the first step).
+# to a bar list that started empty, so subscribe after the first step). A paced clock starts at
+# once, or with `wait_for_client=True` when the first API client has connected (a bot started
+# after the gateway then sees the day from its open, however long it took to start).
 #
 #     async with TwsSimServer(load_bars(path), faults=["reject:201@2"], port=0) as server:
 #         ib = IB(); await ib.connectAsync("127.0.0.1", server.port, clientId=1)
@@ -47,6 +49,8 @@ class _Connection(asyncio.Protocol):
         if self._session is not None:
             self._server.engine.receive(self._session, data)
             self._server.flush()
+            if self._session.client_id is not None and not self._session.closing:
+                self._server.client_seen.set()
 
     def eof_received(self) -> bool:
         return False  # the client is done writing: close our side too
@@ -75,6 +79,7 @@ class TwsSimServer:
         commission_delay: float = 0.0,
         client_limit: int = 32,
         outage: str = "notice",
+        wait_for_client: bool = False,
     ) -> None:
         if speed < 0:
             raise ValueError(f"speed must be >= 0 bars per second, got {speed!r}")
@@ -89,6 +94,8 @@ class TwsSimServer:
                                 client_limit=client_limit, outage=outage)
         self.host = host
         self.speed = speed
+        self.wait_for_client = wait_for_client
+        self.client_seen = asyncio.Event()  # an API client has connected (started the API)
         self._requested_port = port
         self._server: asyncio.Server | None = None
         self._clock: asyncio.Task[None] | None = None
@@ -159,6 +166,8 @@ class TwsSimServer:
 
     async def _run_clock(self) -> None:
         loop = asyncio.get_running_loop()
+        if self.wait_for_client:
+            await self.client_seen.wait()
         interval = 1.0 / (4 * self.speed)
         started, n = loop.time(), 0
         while not self.engine.exchange.ended:

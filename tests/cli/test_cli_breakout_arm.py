@@ -4,6 +4,7 @@ bad input (exit 2, named, no traceback), the broker's refusal (3), a broken inva
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -147,8 +148,13 @@ def test_a_bad_quotes_file_is_named(tmp_path: Path) -> None:
     assert "bid 100.1 above ask 100.0" in result.output
 
 
-def test_the_ib_broker_is_not_wired_yet_and_exits_3() -> None:
-    result = arm(*QUICK, "--broker", "ib")
+def test_an_ib_gateway_out_of_reach_exits_3() -> None:
+    # a port nothing listens on (never 7497: a developer's paper TWS may be there); the IB path
+    # itself is tested against the TWS simulator in tests/ib_e2e/test_ib_cli_breakout.py
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = arm(*QUICK, "--broker", "ib", "--port", str(port))
     assert_clean_exit(result, 3)
     assert "nothing was sent" in result.output
 

@@ -1,15 +1,18 @@
 """The BrokerPort contract, checked against every adapter.
 
 Each adapter comes as a `Harness`: the broker, the symbol it trades, a way to let time pass and
-a price no buy limit will reach. Only the simulated exchange is listed for now; another adapter
-(the ib_async adapter against the TWS-protocol simulator, say) joins by adding a factory to
-`HARNESSES`. The tests speak only the port's vocabulary.
+a price no buy limit will reach. A harness factory is a context manager (an adapter that connects
+somewhere is closed afterwards). The simulated exchange is listed here; the ib_async adapter runs
+the same tests over loopback against the TWS-protocol simulator in tests/ib_e2e/test_ib_contract.py,
+which imports them with its own `harness` fixture. The tests speak only the port's vocabulary.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -38,19 +41,29 @@ class Harness:
     far_below: float  # a buy limit at this price never fills
 
 
-def sim_harness() -> Harness:
+def contract_day() -> list[Bar]:
+    """Thirty quiet bars around 100 from a regular open."""
     start = dt.datetime(2024, 3, 14, 9, 30, tzinfo=ZoneInfo("America/New_York")).timestamp()
-    bars = [Bar(start + 60 * k, 100.0, 100.2, 99.8, 100.1, 1000.0) for k in range(30)]
-    sim = SimBroker(bars, config=SimConfig(max_fill_qty=30, ack_latency=0.5, fill_latency=0.2), symbol="SIM")
-    return Harness(sim, "SIM", sim.step, far_below=50.0)
+    return [Bar(start + 60 * k, 100.0, 100.2, 99.8, 100.1, 1000.0) for k in range(30)]
 
 
-HARNESSES: dict[str, Callable[[], Harness]] = {"sim": sim_harness}
+# the exchange's knobs every harness trades with: fills of at most 30, acknowledgements and fills late
+CONTRACT_CONFIG = SimConfig(max_fill_qty=30, ack_latency=0.5, fill_latency=0.2)
+
+
+@contextlib.contextmanager
+def sim_harness() -> Iterator[Harness]:
+    sim = SimBroker(contract_day(), config=CONTRACT_CONFIG, symbol="SIM")
+    yield Harness(sim, "SIM", sim.step, far_below=50.0)
+
+
+HARNESSES: dict[str, Callable[[], AbstractContextManager[Harness]]] = {"sim": sim_harness}
 
 
 @pytest.fixture(params=sorted(HARNESSES))
-def harness(request: pytest.FixtureRequest) -> Harness:
-    return HARNESSES[request.param]()
+def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
+    with HARNESSES[request.param]() as made:
+        yield made
 
 
 def collect(h: Harness, done: Callable[[list[BrokerEvent]], bool], seen: list[BrokerEvent], limit: int = 200) -> None:

@@ -7,6 +7,8 @@ import asyncio
 import contextlib
 import socket
 import threading
+import time
+from collections.abc import Callable
 
 import pytest
 from ib_async import IB, Stock
@@ -131,3 +133,28 @@ def test_a_paced_clock_moves_the_market_by_itself() -> None:
         while len(bars) < first + 10:
             assert ib.waitOnUpdate(timeout=CONNECT_TIMEOUT), "the paced clock stopped"
         assert len(bars) >= first + 10
+
+
+def _until(condition: Callable[[], object], what: str, timeout: float = 10.0) -> None:
+    """Wait for `condition()` (a bound, not a duration: it returns as soon as the condition holds)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        threading.Event().wait(0.005)
+
+
+def test_a_paced_clock_can_wait_for_the_first_client() -> None:
+    # a bot started after the gateway must see the day from its open: with wait_for_client the
+    # paced clock stands still until an API client connects. Beside it, a gateway without the option
+    # runs the same day at the same pace to its end, which shows the waiting one had the time to move
+    with gateway(speed=1000.0, wait_for_client=True) as waiting, gateway(speed=1000.0) as running:
+        start = waiting.now()
+        _until(lambda: running.call(lambda s: s.engine.exchange.ended), "the other gateway's day to end")
+        assert waiting.now() == start
+        with client(waiting) as ib:
+            _until(lambda: waiting.now() > start, "the clock to start")  # a first price to build bars on
+            bars = ib.reqHistoricalData(Stock("AAPL", "SMART", "USD"), "", "1 D", "1 min", "TRADES", False,
+                                        keepUpToDate=True)
+            while len(bars) < 3:
+                assert ib.waitOnUpdate(timeout=CONNECT_TIMEOUT), "the paced clock did not start"
+            assert bars[0].date.timestamp() == start  # the day's first bar: nothing ran before the client came

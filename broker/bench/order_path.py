@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ from supervisor.plan import EntryType, Side, TradePlan
 
 TAKE_PROFITS = (150.0, 160.0, 170.0)  # far from the market: the exits rest, nothing else fills
 STOP = 50.0
+NAMES = ("signal_to_wire", "fill_to_protected", "fill_to_protected_two_piece")
 RESTING_ENTRY = 50.0  # a buy limit far below the market: written, acknowledged, never filled
 _ids = itertools.count(1)
 
@@ -151,20 +152,27 @@ async def _interleaved(r: Rig, n: int, warmup: int, ours: Callable[[], Any], bar
     return measured, reference
 
 
-def order_path_figures(n: int, warmup: int, journal: Path | None = None) -> list[Figure]:
-    """The three figures; every supervised iteration is journaled (at `journal` when given, with
-    the latency stamps `order-supervisor latency` reads)."""
+def order_path_figures(n: int, warmup: int, journal: Path | None = None,
+                       wanted: Collection[str] = NAMES) -> list[Figure]:
+    """The figures of `wanted` among the three; every supervised iteration is journaled (at
+    `journal` when given, with the latency stamps `order-supervisor latency` reads)."""
 
     async def measure() -> list[Figure]:
+        figures: list[Figure] = []
         async with rig(journal) as r:
-            signal, bare_entry = await _interleaved(r, n, warmup, lambda: _signal_once(r),
-                                                    lambda: _bare_entry_once(r))
-            fill, bare_six = await _interleaved(r, n, warmup, lambda: _fill_once(r, 50, 1),
-                                                lambda: _bare_exits_once(r))
-            two, bare_six_2 = await _interleaved(r, max(n // 2, 5), warmup, lambda: _fill_once(r, 100, 2),
-                                                 lambda: _bare_exits_once(r))
-        return [_signal(signal, bare_entry), _fill("fill_to_protected", fill, bare_six),
-                _fill("fill_to_protected_two_piece", two, bare_six_2)]
+            if "signal_to_wire" in wanted:
+                signal, bare_entry = await _interleaved(r, n, warmup, lambda: _signal_once(r),
+                                                        lambda: _bare_entry_once(r))
+                figures.append(_signal(signal, bare_entry))
+            if "fill_to_protected" in wanted:
+                fill, bare_six = await _interleaved(r, n, warmup, lambda: _fill_once(r, 50, 1),
+                                                    lambda: _bare_exits_once(r))
+                figures.append(_fill("fill_to_protected", fill, bare_six))
+            if "fill_to_protected_two_piece" in wanted:
+                two, bare_six = await _interleaved(r, max(n // 2, 5), warmup, lambda: _fill_once(r, 100, 2),
+                                                   lambda: _bare_exits_once(r))
+                figures.append(_fill("fill_to_protected_two_piece", two, bare_six))
+        return figures
 
     figures: list[Figure] = run(measure)
     return figures

@@ -86,15 +86,19 @@ class Exchange:
         for command in commands + self.target.settle():
             self.feed(self.answer(command))
 
+    def hold(self, command: PlaceOrder) -> int:
+        """Take the order (without answering): its order id."""
+        ref = command.order_ref
+        self.orders[ref], self.sizes[ref] = command, command.quantity
+        self.filled.setdefault(ref, 0)
+        return self.order_ids.setdefault(ref, next(self.ids))
+
     def answer(self, command: Command) -> list[BrokerEvent]:
         if self.on_command is not None:
             self.on_command(command)
         t = self.clock.now
         if isinstance(command, PlaceOrder):
-            ref = command.order_ref
-            oid = self.order_ids.setdefault(ref, next(self.ids))
-            self.orders[ref], self.sizes[ref] = command, command.quantity
-            self.filled.setdefault(ref, 0)
+            ref, oid = command.order_ref, self.hold(command)
             return [OrderSent(ref, oid, t),
                     OrderAccepted(ref, oid, command.quantity, command.limit_price, command.stop_price, t),
                     StatusObserved(ref, oid, "Submitted", 0, command.quantity, 0.0, t)]

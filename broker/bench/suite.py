@@ -96,7 +96,7 @@ def run(*, quick: bool, only: Sequence[str] = (), progress: Callable[[str], None
         timings.append(f"{'/'.join(n for n in names if n in wanted)} {time.perf_counter() - began:.1f} s")
 
     s = settings
-    step(NAMES[:3], lambda: order_path.order_path_figures(s.wire, s.wire_warmup, journal))
+    step(NAMES[:3], lambda: order_path.order_path_figures(s.wire, s.wire_warmup, journal, wanted))
     step(["supervisor_event"], lambda: [core_figures.supervisor_event(s.events)])
     step(["memory_per_trade"], lambda: [core_figures.memory_per_trade(s.memory_trades)])
     step(["arm"], lambda: [core_figures.arm(s.arm_trades, s.arm_runs)])

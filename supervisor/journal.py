@@ -1,6 +1,7 @@
 """The append-only journal: every broker event, command and supervisor event, in order, on disk.
 
-How it works: `append(kind, value)` encodes the value (supervisor.codec), stamps it with the next
+How it works: `append(kind, value)` encodes the value (supervisor.codec; a meta dict straight to
+its JSON text, which is also its copy), stamps it with the next
 `seq` and both clocks under a lock, puts it in an in-memory buffer and returns: no disk I/O on the
 caller's path (except under fsync="always"). A background writer thread takes the whole buffer at
 most `batch_delay` seconds after its first record arrived (sooner when it holds `max_batch`
@@ -35,7 +36,6 @@ write) is caught up from the database on open.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import threading
@@ -49,7 +49,7 @@ from loguru import logger
 
 from supervisor import codec
 from supervisor.journal_jsonl import JsonlStream, TailCorruption
-from supervisor.journal_record import Record, to_record, to_row
+from supervisor.journal_record import Index, Record, meta_text, to_record, to_row
 from supervisor.journal_store import (
     ChecksumFailure,
     JournalCorruptError,
@@ -141,8 +141,8 @@ def journal_path(directory: str | os.PathLike[str], account: str) -> Path:
     return Path(directory) / f"{account}.journal.sqlite"
 
 
-# seq, kind, mono_ns, wall, payload
-_Pending = tuple[int, str, int, float, dict[str, Any]]
+# seq, kind, mono_ns, wall, codec payload (None for meta), meta JSON text and index fields
+_Pending = tuple[int, str, int, float, dict[str, Any] | None, tuple[str, Index] | None]
 
 
 class Journal:
@@ -239,10 +239,12 @@ class Journal:
 
     def append(self, kind: Kind, value: Any) -> int:
         """Buffer one record and return its seq. Under fsync="always", return once it is committed."""
+        payload: dict[str, Any] | None = None
+        meta: tuple[str, Index] | None = None
         if kind == "meta":
             if not isinstance(value, dict):
                 raise TypeError(f"a meta record is a dict, got {type(value).__name__}")
-            payload: dict[str, Any] = json.loads(json.dumps(value, allow_nan=False))  # checked, and a copy
+            meta = meta_text(value)  # checked (strict JSON), and a copy: its text
         elif kind in KINDS:
             payload = codec.encode(value)
         else:
@@ -254,7 +256,7 @@ class Journal:
                 raise JournalWriteError(f"journal {self.path}: the writer failed") from self._error
             seq = self._next_seq
             self._next_seq = seq + 1
-            self._buffer.append((seq, kind, self._clock_mono(), self._clock_wall(), payload))
+            self._buffer.append((seq, kind, self._clock_mono(), self._clock_wall(), payload, meta))
             pending = len(self._buffer)
             if pending == 1:
                 self._first_pending_at = time.monotonic()
@@ -356,7 +358,8 @@ class Journal:
                     self._wake_writer.wait(remaining)
                 batch, self._buffer = self._buffer, []
             try:
-                rows = [to_row(*pending) for pending in batch]
+                rows = [to_row(seq, kind, mono, wall, payload, meta=meta)
+                        for seq, kind, mono, wall, payload, meta in batch]
                 with self._db_lock:
                     self._store.insert(rows)
             except BaseException as exc:

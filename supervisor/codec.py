@@ -153,8 +153,9 @@ class _Bad(Exception):  # noqa: N818 - internal: turned into a CodecError naming
         self.path = path  # below the field: "[2]", "['key']", ...
 
 
-# (field name, constructor keyword, has a default, decoder) of every field set by __init__
-_Plan = tuple[tuple[str, str, bool, _Decoder], ...]
+# (field name, constructor keyword, has a default, decoder, the value types its decoder returns as
+# they are: those skip the call) of every field set by __init__
+_Plan = tuple[tuple[str, str, bool, _Decoder, frozenset[type[Any]]], ...]
 _PLANS: dict[type[Any], _Plan] = {}
 
 
@@ -168,12 +169,18 @@ def decode(data: Mapping[str, Any]) -> Any:
     entry = _REGISTRY.get(name)
     if entry is None:
         raise CodecError(f"unknown type {name!r}: not registered with supervisor.codec")
-    plan = _PLANS.get(entry.cls) or _compile(entry)
+    plan = _PLANS.get(entry.cls)
+    if plan is None:  # (a class without fields has an empty plan: compiled once too)
+        plan = _compile(entry)
     kwargs: dict[str, Any] = {}
-    for field, alias, has_default, decoder in plan:
+    for field, alias, has_default, decoder, accepts in plan:
         if field in data:
+            value = data[field]
+            if type(value) in accepts:
+                kwargs[alias] = value
+                continue
             try:
-                kwargs[alias] = decoder(data[field])
+                kwargs[alias] = decoder(value)
             except _Bad as bad:
                 raise CodecError(f"{name}.{field}{bad.path}: {bad.message}") from bad.__cause__
         elif not has_default:
@@ -194,7 +201,7 @@ def _compile(entry: _Entry) -> _Plan:
         hints = typing.get_type_hints(entry.cls)
     except Exception as exc:  # a NameError or a bad annotation: say which class
         raise CodecError(f"cannot resolve the field annotations of {entry.cls.__qualname__}: {exc}") from exc
-    plan = tuple((field, alias, has_default, _decoder_for(hints.get(field, Any)))
+    plan = tuple((field, alias, has_default, _decoder_for(hints.get(field, Any)), _accepts(hints.get(field, Any)))
                  for field, alias, has_default in entry.fields)
     _PLANS[entry.cls] = plan
     return plan
@@ -243,6 +250,27 @@ def _dec_none(value: Any) -> Any:
     if value is None:
         return None
     raise _fail("null", value)
+
+
+_IDENTITY: dict[Any, frozenset[type[Any]]] = {
+    str: frozenset({str}), bool: frozenset({bool}), int: frozenset({int}), float: frozenset({int, float}),
+    type(None): frozenset({type(None)}),
+}
+_NOTHING: frozenset[type[Any]] = frozenset()
+
+
+def _accepts(tp: Any) -> frozenset[type[Any]]:
+    """The value types the decoder of `tp` returns unchanged (exactly what it would do: an int for
+    a float field stays that int, a bool is never an int), so decode need not call it for them."""
+    if tp is Any or tp is object:
+        return frozenset({str, int, float, bool, type(None), list})  # _dec_any: all but a tagged dict
+    if tp in _IDENTITY:
+        return _IDENTITY[tp]
+    args = typing.get_args(tp)
+    if typing.get_origin(tp) in (typing.Union, types.UnionType) and len(args) == 2 and type(None) in args:
+        other = args[0] if args[1] is type(None) else args[1]  # X | None: None first, then X's decoder
+        return _accepts(other) | {type(None)} if other in _IDENTITY else frozenset({type(None)})
+    return _NOTHING
 
 
 def _decoder_for(tp: Any) -> _Decoder:

@@ -249,6 +249,16 @@ class Journal:
             payload = codec.encode(value)
         else:
             raise ValueError(f"kind must be one of {sorted(KINDS)}, got {kind!r}")
+        return self._buffered(kind, payload, meta)
+
+    def append_call(self, call: object) -> int:
+        """A caller's call (a registered value, `supervisor.calls`) as a meta record. Its encoded
+        dict is made here and shared with no one, and the codec makes only strict JSON: it is
+        neither copied nor checked, and the writer serializes it (the recorder journals every
+        trigger this way, on the order's path)."""
+        return self._buffered("meta", codec.encode(call), None)
+
+    def _buffered(self, kind: str, payload: dict[str, Any] | None, meta: tuple[str, Index] | None) -> int:
         with self._lock:
             if self._closing:
                 raise JournalClosedError(f"journal {self.path} is closed")

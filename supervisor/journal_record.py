@@ -72,7 +72,7 @@ def to_row(seq: int, kind: str, mono_ns: int, wall: float, payload: dict[str, An
         assert payload is not None
         text = _to_json(payload)
         trade_id, leg, order_ref, order_id = _index_fields(payload)
-        type_ = payload["type"]
+        type_ = None if kind == "meta" else payload["type"]  # a call journaled as meta keeps type NULL
     crc = checksum((seq, kind, mono_ns, wall, trade_id, leg, order_ref, order_id, type_), text)
     return (seq, kind, mono_ns, wall, trade_id, leg, order_ref, order_id, type_, text, crc)
 

@@ -20,7 +20,6 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from supervisor import codec
 from supervisor.calls import Arm, Cancel, Expire, Reconcile, Tick, Trigger
 from supervisor.core import Clock, Supervisor
 from supervisor.events import SupervisorEvent, TradeAborted, TradeClosed
@@ -53,7 +52,7 @@ class JournalRecorder:
     # -- inputs -------------------------------------------------------------------------------
     def _call(self, call: object) -> None:
         self._journal_returned()
-        self.journal.append("meta", codec.encode(call))
+        self.journal.append_call(call)
 
     def _out(self, commands: list[Command]) -> list[Command]:
         self._returned += commands

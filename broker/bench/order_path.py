@@ -46,24 +46,24 @@ RESTING_ENTRY = 50.0  # a buy limit far below the market: written, acknowledged,
 _ids = itertools.count(1)
 
 
-def _plan(trade_id: str, qty: int, entry: EntryType) -> TradePlan:
+def trade_plan(trade_id: str, qty: int, entry: EntryType) -> TradePlan:
     price = PRICE if entry is EntryType.MARKET else RESTING_ENTRY
     return TradePlan(trade_id=trade_id, symbol=SYMBOL, side=Side.LONG, quantity=qty, entry_price=price,
                      entry_type=entry, take_profits=TAKE_PROFITS, stop_losses=(STOP if entry is EntryType.MARKET
                                                                                 else RESTING_ENTRY - 5,))
 
 
-def _bar() -> Bar:
+def breakout_bar() -> Bar:
     return Bar(time.time() - 60, PRICE, PRICE, PRICE, PRICE, 1000.0, 60.0, symbol=SYMBOL)
 
 
 async def _signal_once(r: Rig) -> int:
     stack = r.stack()
     stack.attach()
-    plan = _plan(f"sw{next(_ids)}", 100, EntryType.LIMIT)
+    plan = trade_plan(f"sw{next(_ids)}", 100, EntryType.LIMIT)
     stack.recorder.arm(plan)  # machines built off the path, as a prearmed watcher's trade is
     watcher = BreakoutWatcher(plan, PRICE)
-    bar = _bar()
+    bar = breakout_bar()
     r.stamps.clear()
     started = time.perf_counter_ns()
     signal = watcher.on_bar(bar)
@@ -98,7 +98,7 @@ async def _fill_once(r: Rig, qty: int, pieces: int) -> tuple[int, int]:
     """(ns from the completing execution to the last exit order written, broker round trips)."""
     stack = r.stack()
     stack.attach()
-    plan = _plan(f"fp{next(_ids)}", qty, EntryType.MARKET)
+    plan = trade_plan(f"fp{next(_ids)}", qty, EntryType.MARKET)
     stack.recorder.arm(plan)
     stack.runner.execute(stack.recorder.trigger(plan.trade_id))
     await r.settle()

@@ -26,8 +26,8 @@ from typing import Any
 from ib_async import LimitOrder
 
 from broker.bench.figures import median, percentile
-from broker.bench.order_path import PRICE, RESTING_ENTRY, breakout_bar, trade_plan
-from broker.bench.wire import BenchError, Rig, rig, run
+from broker.bench.order_path import RESTING_ENTRY, breakout_bar, trade_plan
+from broker.bench.wire import PRICE, BenchError, Rig, rig, run
 from strategies.breakout import BreakoutWatcher
 from supervisor import codec
 from supervisor.calls import Trigger

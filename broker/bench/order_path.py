@@ -69,7 +69,7 @@ async def _signal_once(r: Rig) -> int:
     signal = watcher.on_bar(bar)
     if signal is None:
         raise BenchError("the watcher did not fire on a close at its level")
-    stack.runner.execute(stack.recorder.trigger(signal.trade_id, source_time=r.clock()))
+    stack.runner.trigger(signal.trade_id, source_time=r.clock())
     wired = r.stamps.first_order_after(started)
     await r.settle()
     if stack.supervisor.trade(plan.trade_id).leg("entry").state != "working":
@@ -100,7 +100,7 @@ async def _fill_once(r: Rig, qty: int, pieces: int) -> tuple[int, int]:
     stack.attach()
     plan = trade_plan(f"fp{next(_ids)}", qty, EntryType.MARKET)
     stack.recorder.arm(plan)
-    stack.runner.execute(stack.recorder.trigger(plan.trade_id))
+    stack.runner.trigger(plan.trade_id)
     await r.settle()
     r.stamps.clear()
     for _ in range(pieces):

@@ -163,10 +163,8 @@ class Stack:
         self.broker = broker
 
     def attach(self) -> None:
-        self.broker.set_event_handler(self.pushed)
-
-    def pushed(self, event: BrokerEvent) -> None:
-        self.runner.execute(self.recorder.handle(event))  # what Runner.run does with a pushing adapter
+        """Push delivery into the runner, as `Runner.run` sets it up for a pushing adapter."""
+        self.broker.set_event_handler(self.runner.answer)
 
 
 @attrs.define

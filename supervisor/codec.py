@@ -36,7 +36,7 @@ __all__ = ["CodecError", "decode", "encode", "is_registered", "register", "regis
 
 T = TypeVar("T")
 JsonDict = dict[str, Any]
-_Decoder = Callable[[Any, str], Any]
+_Decoder = Callable[[Any], Any]
 
 
 class CodecError(ValueError):
@@ -51,8 +51,8 @@ class _Entry:
 
 
 _REGISTRY: dict[str, _Entry] = {}
+_NAMES: dict[str, tuple[str, ...]] = {}  # the field names of each registered type, in order
 _BY_CLASS: dict[type[Any], str] = {}
-_DECODERS: dict[type[Any], dict[str, _Decoder]] = {}
 
 
 def register(cls: type[T]) -> type[T]:
@@ -74,6 +74,7 @@ def register(cls: type[T]) -> type[T]:
     if any(name_ == "type" for name_, _, _ in fields):
         raise CodecError(f"{name} has a field named 'type', which the codec uses for the class name")
     _REGISTRY[name] = _Entry(cls, fields)
+    _NAMES[name] = tuple(field for field, _, _ in fields)
     _BY_CLASS[cls] = name
     return cls
 
@@ -96,6 +97,7 @@ def registered() -> Mapping[str, type[Any]]:
 # ---------------------------------------------------------------------------------------------
 
 _PLAIN = (str, int, bool, type(None))
+_PLAIN_TYPES = frozenset(_PLAIN)
 
 
 def encode(value: object) -> JsonDict:
@@ -104,9 +106,14 @@ def encode(value: object) -> JsonDict:
     if name is None:
         raise CodecError(f"{type(value).__qualname__} is not a registered type (use supervisor.codec.register)")
     out: JsonDict = {"type": name}
-    for field, _, _ in _REGISTRY[name].fields:
+    plain, isfinite = _PLAIN_TYPES, math.isfinite
+    for field in _NAMES[name]:
         item = getattr(value, field)
-        out[field] = item if type(item) in _PLAIN else _encode_item(item, name, field)
+        kind = type(item)
+        if kind in plain or (kind is float and isfinite(item)):  # most fields: stored as they are
+            out[field] = item
+        else:
+            out[field] = _encode_item(item, name, field)
     return out
 
 
@@ -133,6 +140,23 @@ def _encode_item(item: object, owner: str, field: str) -> Any:
 # ---------------------------------------------------------------------------------------------
 # decode
 # ---------------------------------------------------------------------------------------------
+# A field decoder takes the stored value and returns the decoded one, or raises `_Bad` saying what
+# it expected; where it happened (`Type.field[2]`) is put together only on the way out of a
+# failure, by the decoders that catch it (a restart decodes every checkpoint: the happy path
+# builds no location string).
+
+
+class _Bad(Exception):  # noqa: N818 - internal: turned into a CodecError naming the place
+    def __init__(self, message: str, path: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path  # below the field: "[2]", "['key']", ...
+
+
+# (field name, constructor keyword, has a default, decoder, the value types its decoder returns as
+# they are: those skip the call) of every field set by __init__
+_Plan = tuple[tuple[str, str, bool, _Decoder, frozenset[type[Any]]], ...]
+_PLANS: dict[type[Any], _Plan] = {}
 
 
 def decode(data: Mapping[str, Any]) -> Any:
@@ -145,11 +169,20 @@ def decode(data: Mapping[str, Any]) -> Any:
     entry = _REGISTRY.get(name)
     if entry is None:
         raise CodecError(f"unknown type {name!r}: not registered with supervisor.codec")
-    decoders = _DECODERS.get(entry.cls) or _compile(entry)
+    plan = _PLANS.get(entry.cls)
+    if plan is None:  # (a class without fields has an empty plan: compiled once too)
+        plan = _compile(entry)
     kwargs: dict[str, Any] = {}
-    for field, alias, has_default in entry.fields:
+    for field, alias, has_default, decoder, accepts in plan:
         if field in data:
-            kwargs[alias] = decoders[field](data[field], f"{name}.{field}")
+            value = data[field]
+            if type(value) in accepts:
+                kwargs[alias] = value
+                continue
+            try:
+                kwargs[alias] = decoder(value)
+            except _Bad as bad:
+                raise CodecError(f"{name}.{field}{bad.path}: {bad.message}") from bad.__cause__
         elif not has_default:
             raise CodecError(f"{name}: missing field {field!r}")
     if len(data) > len(kwargs) + 1:
@@ -163,59 +196,81 @@ def decode(data: Mapping[str, Any]) -> Any:
         raise CodecError(f"{name}: the stored fields do not make a valid value: {exc}") from exc
 
 
-def _compile(entry: _Entry) -> dict[str, _Decoder]:
+def _compile(entry: _Entry) -> _Plan:
     try:
         hints = typing.get_type_hints(entry.cls)
     except Exception as exc:  # a NameError or a bad annotation: say which class
         raise CodecError(f"cannot resolve the field annotations of {entry.cls.__qualname__}: {exc}") from exc
-    decoders = {field: _decoder_for(hints.get(field, Any)) for field, _, _ in entry.fields}
-    _DECODERS[entry.cls] = decoders
-    return decoders
+    plan = tuple((field, alias, has_default, _decoder_for(hints.get(field, Any)), _accepts(hints.get(field, Any)))
+                 for field, alias, has_default in entry.fields)
+    _PLANS[entry.cls] = plan
+    return plan
 
 
-def _fail(where: str, expected: str, got: object) -> CodecError:
-    return CodecError(f"{where}: expected {expected}, got {got!r:.100}")
+def _fail(expected: str, got: object) -> _Bad:
+    return _Bad(f"expected {expected}, got {got!r:.100}")
 
 
-def _dec_any(value: Any, where: str) -> Any:
+def _dec_any(value: Any) -> Any:
     if isinstance(value, dict) and isinstance(value.get("type"), str) and value["type"] in _REGISTRY:
         return decode(value)
     return value
 
 
-def _dec_str(value: Any, where: str) -> Any:
+def _dec_str(value: Any) -> Any:
     if isinstance(value, str):
         return value
-    raise _fail(where, "a string", value)
+    raise _fail("a string", value)
 
 
-def _dec_bool(value: Any, where: str) -> Any:
+def _dec_bool(value: Any) -> Any:
     if isinstance(value, bool):
         return value
-    raise _fail(where, "a boolean", value)
+    raise _fail("a boolean", value)
 
 
-def _dec_int(value: Any, where: str) -> Any:
+def _dec_int(value: Any) -> Any:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    raise _fail(where, "an integer", value)
+    raise _fail("an integer", value)
 
 
 _NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
-def _dec_float(value: Any, where: str) -> Any:
+def _dec_float(value: Any) -> Any:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return value  # an int stored in a float field comes back as that int: equal, and exact
     if isinstance(value, str) and value in _NON_FINITE:
         return _NON_FINITE[value]
-    raise _fail(where, "a number", value)
+    raise _fail("a number", value)
 
 
-def _dec_none(value: Any, where: str) -> Any:
+def _dec_none(value: Any) -> Any:
     if value is None:
         return None
-    raise _fail(where, "null", value)
+    raise _fail("null", value)
+
+
+_IDENTITY: dict[Any, frozenset[type[Any]]] = {
+    str: frozenset({str}), bool: frozenset({bool}), int: frozenset({int}), float: frozenset({int, float}),
+    type(None): frozenset({type(None)}),
+}
+_NOTHING: frozenset[type[Any]] = frozenset()
+
+
+def _accepts(tp: Any) -> frozenset[type[Any]]:
+    """The value types the decoder of `tp` returns unchanged (exactly what it would do: an int for
+    a float field stays that int, a bool is never an int), so decode need not call it for them."""
+    if tp is Any or tp is object:
+        return frozenset({str, int, float, bool, type(None), list})  # _dec_any: all but a tagged dict
+    if tp in _IDENTITY:
+        return _IDENTITY[tp]
+    args = typing.get_args(tp)
+    if typing.get_origin(tp) in (typing.Union, types.UnionType) and len(args) == 2 and type(None) in args:
+        other = args[0] if args[1] is type(None) else args[1]  # X | None: None first, then X's decoder
+        return _accepts(other) | {type(None)} if other in _IDENTITY else frozenset({type(None)})
+    return _NOTHING
 
 
 def _decoder_for(tp: Any) -> _Decoder:
@@ -261,78 +316,102 @@ def _union_decoder(tp: Any, options: list[_Decoder]) -> _Decoder:
     if len(options) == 2 and _dec_none in options:  # X | None, the common case
         other = options[0] if options[1] is _dec_none else options[1]
 
-        def optional(value: Any, where: str) -> Any:
-            return None if value is None else other(value, where)
+        def optional(value: Any) -> Any:
+            return None if value is None else other(value)
 
         return optional
 
-    def union(value: Any, where: str) -> Any:
+    def union(value: Any) -> Any:
         for option in options:
             try:
-                return option(value, where)
-            except CodecError:
+                return option(value)
+            except _Bad:
                 continue
-        raise _fail(where, f"a value of {tp}", value)
+        raise _fail(f"a value of {tp}", value)
 
     return union
 
 
+def _located(index: object, bad: _Bad) -> _Bad:
+    return _Bad(bad.message, f"[{index!r}]{bad.path}")
+
+
 def _sequence_decoder(item: _Decoder, kind: type[Any]) -> _Decoder:
-    def sequence(value: Any, where: str) -> Any:
+    def sequence(value: Any) -> Any:
         if not isinstance(value, list):
-            raise _fail(where, "a list", value)
-        return kind(item(x, f"{where}[{i}]") for i, x in enumerate(value))
+            raise _fail("a list", value)
+        try:
+            return kind([item(x) for x in value])
+        except _Bad:
+            for i, x in enumerate(value):  # only on a failure: which item
+                try:
+                    item(x)
+                except _Bad as bad:
+                    raise _located(i, bad) from bad.__cause__
+            raise
 
     return sequence
 
 
 def _fixed_tuple_decoder(items: list[_Decoder]) -> _Decoder:
-    def fixed(value: Any, where: str) -> Any:
+    def fixed(value: Any) -> Any:
         if not isinstance(value, list) or len(value) != len(items):
-            raise _fail(where, f"a list of {len(items)} items", value)
-        return tuple(dec(x, f"{where}[{i}]") for i, (dec, x) in enumerate(zip(items, value, strict=True)))
+            raise _fail(f"a list of {len(items)} items", value)
+        out = []
+        for i, (dec, x) in enumerate(zip(items, value, strict=True)):
+            try:
+                out.append(dec(x))
+            except _Bad as bad:
+                raise _located(i, bad) from bad.__cause__
+        return tuple(out)
 
     return fixed
 
 
 def _dict_decoder(item: _Decoder) -> _Decoder:
-    def mapping(value: Any, where: str) -> Any:
+    def mapping(value: Any) -> Any:
         if not isinstance(value, dict):
-            raise _fail(where, "an object", value)
-        return {k: item(v, f"{where}[{k!r}]") for k, v in value.items()}
+            raise _fail("an object", value)
+        out = {}
+        for k, v in value.items():
+            try:
+                out[k] = item(v)
+            except _Bad as bad:
+                raise _located(k, bad) from bad.__cause__
+        return out
 
     return mapping
 
 
 def _literal_decoder(allowed: tuple[Any, ...]) -> _Decoder:
-    def literal(value: Any, where: str) -> Any:
+    def literal(value: Any) -> Any:
         if value in allowed:
             return value
-        raise _fail(where, f"one of {allowed!r}", value)
+        raise _fail(f"one of {allowed!r}", value)
 
     return literal
 
 
 def _enum_decoder(cls: type[enum.Enum]) -> _Decoder:
-    def member(value: Any, where: str) -> Any:
+    def member(value: Any) -> Any:
         try:
             return cls(value)
         except ValueError:
-            raise _fail(where, f"a {cls.__name__} value ({', '.join(repr(m.value) for m in cls)})", value) from None
+            raise _fail(f"a {cls.__name__} value ({', '.join(repr(m.value) for m in cls)})", value) from None
 
     return member
 
 
 def _nested_decoder(cls: type[Any]) -> _Decoder:
-    def nested(value: Any, where: str) -> Any:
+    def nested(value: Any) -> Any:
         if not isinstance(value, dict):
-            raise _fail(where, f"an encoded {cls.__name__}", value)
+            raise _fail(f"an encoded {cls.__name__}", value)
         try:
             out = decode(value)
         except CodecError as exc:
-            raise CodecError(f"{where}: {exc}") from exc
+            raise _Bad(str(exc)) from exc
         if not isinstance(out, cls):
-            raise _fail(where, f"an encoded {cls.__name__}", value.get("type"))
+            raise _fail(f"an encoded {cls.__name__}", value.get("type"))
         return out
 
     return nested

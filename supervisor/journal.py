@@ -1,12 +1,17 @@
 """The append-only journal: every broker event, command and supervisor event, in order, on disk.
 
-How it works: `append(kind, value)` encodes the value (supervisor.codec), stamps it with the next
+How it works: `append(kind, value)` encodes the value (supervisor.codec; a meta dict straight to
+its JSON text, which is also its copy), stamps it with the next
 `seq` and both clocks under a lock, puts it in an in-memory buffer and returns: no disk I/O on the
 caller's path (except under fsync="always"). A background writer thread takes the whole buffer at
 most `batch_delay` seconds after its first record arrived (sooner when it holds `max_batch`
 records, when someone calls `flush()`, or on `close()`), and commits it to SQLite in one
 transaction (journal_store), then writes the same records to the optional JSONL stream
 (journal_jsonl). Batches commit in seq order, so what survives any crash is a gap-free prefix.
+The writer looks for records every `batch_delay` rather than being woken by the first one of a
+batch: a woken thread takes the interpreter lock at the caller's next system call, which on the
+order path is the write of the order to the socket (on a busy machine it then holds it for
+milliseconds). Below 5 ms of delay the first record still wakes it.
 
 fsync policies, and what each risks (SQLite in WAL mode; "committed" means the writer's COMMIT):
 
@@ -35,7 +40,6 @@ write) is caught up from the database on open.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import threading
@@ -49,7 +53,7 @@ from loguru import logger
 
 from supervisor import codec
 from supervisor.journal_jsonl import JsonlStream, TailCorruption
-from supervisor.journal_record import Record, to_record, to_row
+from supervisor.journal_record import Index, Record, meta_text, to_record, to_row
 from supervisor.journal_store import (
     ChecksumFailure,
     JournalCorruptError,
@@ -83,6 +87,7 @@ Kind = Literal["broker_event", "command", "supervisor_event", "meta", "checkpoin
 FsyncPolicy = Literal["always", "batch", "off"]
 KINDS: frozenset[str] = frozenset(("broker_event", "command", "supervisor_event", "meta", "checkpoint"))
 _SYNCHRONOUS = {"always": "FULL", "batch": "NORMAL", "off": "OFF"}
+_POLL_FLOOR = 0.005  # a batch delay under this wakes the writer on a batch's first record instead
 _ACCOUNT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
@@ -141,8 +146,8 @@ def journal_path(directory: str | os.PathLike[str], account: str) -> Path:
     return Path(directory) / f"{account}.journal.sqlite"
 
 
-# seq, kind, mono_ns, wall, payload
-_Pending = tuple[int, str, int, float, dict[str, Any]]
+# seq, kind, mono_ns, wall, codec payload (None for meta), meta JSON text and index fields
+_Pending = tuple[int, str, int, float, dict[str, Any] | None, tuple[str, Index] | None]
 
 
 class Journal:
@@ -239,14 +244,26 @@ class Journal:
 
     def append(self, kind: Kind, value: Any) -> int:
         """Buffer one record and return its seq. Under fsync="always", return once it is committed."""
+        payload: dict[str, Any] | None = None
+        meta: tuple[str, Index] | None = None
         if kind == "meta":
             if not isinstance(value, dict):
                 raise TypeError(f"a meta record is a dict, got {type(value).__name__}")
-            payload: dict[str, Any] = json.loads(json.dumps(value, allow_nan=False))  # checked, and a copy
+            meta = meta_text(value)  # checked (strict JSON), and a copy: its text
         elif kind in KINDS:
             payload = codec.encode(value)
         else:
             raise ValueError(f"kind must be one of {sorted(KINDS)}, got {kind!r}")
+        return self._buffered(kind, payload, meta)
+
+    def append_call(self, call: object) -> int:
+        """A caller's call (a registered value, `supervisor.calls`) as a meta record. Its encoded
+        dict is made here and shared with no one, and the codec makes only strict JSON: it is
+        neither copied nor checked, and the writer serializes it (the recorder journals every
+        trigger this way, on the order's path)."""
+        return self._buffered("meta", codec.encode(call), None)
+
+    def _buffered(self, kind: str, payload: dict[str, Any] | None, meta: tuple[str, Index] | None) -> int:
         with self._lock:
             if self._closing:
                 raise JournalClosedError(f"journal {self.path} is closed")
@@ -254,11 +271,12 @@ class Journal:
                 raise JournalWriteError(f"journal {self.path}: the writer failed") from self._error
             seq = self._next_seq
             self._next_seq = seq + 1
-            self._buffer.append((seq, kind, self._clock_mono(), self._clock_wall(), payload))
+            self._buffer.append((seq, kind, self._clock_mono(), self._clock_wall(), payload, meta))
             pending = len(self._buffer)
             if pending == 1:
                 self._first_pending_at = time.monotonic()
-                self._wake_writer.notify()
+                if self._batch_delay < _POLL_FLOOR:
+                    self._wake_writer.notify()
             elif pending == self._max_batch:
                 self._wake_writer.notify()
             if self.fsync == "always":
@@ -344,8 +362,9 @@ class Journal:
     def _run(self) -> None:
         while True:
             with self._lock:
+                idle = self._batch_delay if self._batch_delay >= _POLL_FLOOR else None
                 while not self._buffer and not self._closing:
-                    self._wake_writer.wait()
+                    self._wake_writer.wait(idle)  # polls: the first record of a batch does not wake it
                 if not self._buffer:
                     return  # closing, and everything is written
                 deadline = self._first_pending_at + self._batch_delay
@@ -356,7 +375,8 @@ class Journal:
                     self._wake_writer.wait(remaining)
                 batch, self._buffer = self._buffer, []
             try:
-                rows = [to_row(*pending) for pending in batch]
+                rows = [to_row(seq, kind, mono, wall, payload, meta=meta)
+                        for seq, kind, mono, wall, payload, meta in batch]
                 with self._db_lock:
                     self._store.insert(rows)
             except BaseException as exc:

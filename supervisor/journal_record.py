@@ -3,7 +3,10 @@
 How it works: `to_row` runs on the writer thread. It serializes the codec dict as compact strict
 JSON, lifts `trade_id`, `leg`, `order_ref`, `order_id` out of it for the index columns (a broker
 event has no trade_id: it comes from its `orderRef`, "<trade_id>:<leg>"), and seals the row with
-its checksum. `to_record` parses a row back and decodes the payload into the value it came from.
+its checksum. A meta dict is serialized when it is appended instead (`meta_text`: the caller may
+change its dict afterwards, and a dict that is not strict JSON is refused at once); the writer
+seals the text it was given. `to_record` parses a row back and decodes the payload into the value
+it came from.
 """
 
 from __future__ import annotations
@@ -33,7 +36,10 @@ class Record:
     value: Any  # the decoded value (for "meta", the dict)
 
 
-def _index_fields(payload: dict[str, Any]) -> tuple[str | None, str | None, str | None, int | None]:
+Index = tuple[str | None, str | None, str | None, int | None]
+
+
+def _index_fields(payload: dict[str, Any]) -> Index:
     """trade_id, leg, order_ref, order_id of a payload; a broker event's come from its order_ref."""
     trade_id, leg, order_ref, order_id = (payload.get(k) for k in ("trade_id", "leg", "order_ref", "order_id"))
     plan = payload.get("plan")
@@ -51,10 +57,22 @@ def _index_fields(payload: dict[str, Any]) -> tuple[str | None, str | None, str 
     )
 
 
-def to_row(seq: int, kind: str, mono_ns: int, wall: float, payload: dict[str, Any]) -> Row:
-    text = _to_json(payload)
-    trade_id, leg, order_ref, order_id = _index_fields(payload)
-    type_ = None if kind == "meta" else payload["type"]
+def meta_text(value: dict[str, Any]) -> tuple[str, Index]:
+    """A meta dict's JSON (strict: NaN and infinities refused with a ValueError) and index fields."""
+    return _to_json(value), _index_fields(value)
+
+
+def to_row(seq: int, kind: str, mono_ns: int, wall: float, payload: dict[str, Any] | None, *,
+           meta: tuple[str, Index] | None = None) -> Row:
+    """The row of a codec payload, or (`meta`) of a meta dict serialized when it was appended."""
+    if meta is not None:
+        text, (trade_id, leg, order_ref, order_id) = meta
+        type_ = None
+    else:
+        assert payload is not None
+        text = _to_json(payload)
+        trade_id, leg, order_ref, order_id = _index_fields(payload)
+        type_ = None if kind == "meta" else payload["type"]  # a call journaled as meta keeps type NULL
     crc = checksum((seq, kind, mono_ns, wall, trade_id, leg, order_ref, order_id, type_), text)
     return (seq, kind, mono_ns, wall, trade_id, leg, order_ref, order_id, type_, text, crc)
 

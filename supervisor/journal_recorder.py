@@ -2,10 +2,14 @@
 
 How it works: every input (a broker event, or a call such as `arm` or `tick`, recorded as its
 value from `supervisor.calls`) is appended before the supervisor sees it, stamped with the
-supervisor's own clock as the record's wall time; every command it returns and every event it
-emits is appended after. `open` replays what a journal already holds (inputs only, at their
-recorded times), so a restarted process continues with the machines it had; the caller then
-reconciles with broker truth for whatever happened while it was down.
+supervisor's own clock as the record's wall time; every event it emits is appended as it is
+emitted. The commands a call returns are appended once the caller has them: at the caller's next
+call (the runner's `settle()`, right after it wrote them), or at `flush()`/`close()`. So the journal
+never holds an order back on its way to the socket (encoding a `PlaceOrder` is not free, and a
+fill hands out six), and the record still reads input, events, commands, then the next input; a
+finished trade's checkpoint goes with them. `open` replays what a journal already holds (inputs
+only, at their recorded times), so a restarted process continues with the machines it had; the
+caller then reconciles with broker truth for whatever happened while it was down.
 
 It has the supervisor's surface, so the runner takes either.
 """
@@ -16,7 +20,6 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from supervisor import codec
 from supervisor.calls import Arm, Cancel, Expire, Flatten, Reconcile, Tick, Trigger
 from supervisor.core import Clock, Supervisor
 from supervisor.events import SupervisorEvent, TradeAborted, TradeClosed
@@ -35,6 +38,7 @@ class JournalRecorder:
         self.supervisor = supervisor
         self.journal = journal
         self._ending: set[str] = set()  # trades that closed or aborted, checkpointed once finished
+        self._returned: list[Command] = []  # handed to the caller, journaled at its next call
         supervisor.subscribe(self._event)
 
     @classmethod
@@ -47,14 +51,20 @@ class JournalRecorder:
 
     # -- inputs -------------------------------------------------------------------------------
     def _call(self, call: object) -> None:
-        self.journal.append("meta", codec.encode(call))
+        self._journal_returned()
+        self.journal.append_call(call)
 
     def _out(self, commands: list[Command]) -> list[Command]:
-        for command in commands:
+        self._returned += commands
+        return commands
+
+    def _journal_returned(self) -> None:
+        """The commands returned by the previous calls, and the checkpoints they were waiting for."""
+        returned, self._returned = self._returned, []
+        for command in returned:
             self.journal.append("command", command)
         if self._ending:
             self._checkpoint()
-        return commands
 
     def _event(self, event: SupervisorEvent) -> None:
         self.journal.append("supervisor_event", event)
@@ -99,6 +109,7 @@ class JournalRecorder:
 
     def settle(self) -> list[Command]:
         """Not an input: the transitions that follow the last input (replay settles after each)."""
+        self._journal_returned()
         return self._out(self.supervisor.settle())
 
     def reconcile(self, truth: BrokerTruth) -> list[Command]:
@@ -106,6 +117,7 @@ class JournalRecorder:
         return self._out(self.supervisor.reconcile(truth))
 
     def handle(self, event: BrokerEvent) -> list[Command]:
+        self._journal_returned()
         self.journal.append("broker_event", event)
         return self._out(self.supervisor.handle(event))
 
@@ -127,7 +139,9 @@ class JournalRecorder:
         return self.supervisor.last_execution_time
 
     def flush(self) -> None:
+        self._journal_returned()
         self.journal.flush()
 
     def close(self) -> None:
+        self._journal_returned()
         self.journal.close()

@@ -16,12 +16,20 @@ The supervisor decides (sans-IO); the runner only carries values across. One `pu
 `run()` repeats that on an interval for live adapters (asyncio); replays and tests call `pump()`
 themselves, step by step. Anything with the supervisor's method set can be run (`SupervisorLike`:
 the `Supervisor` itself, or the `JournalRecorder` that wraps it).
+
+Garbage collection is kept off the order path (`gc_paused`): from a trigger (`trigger`) or a broker
+event (`answer`) to the commands written, automatic collection waits; one that fell due meanwhile
+runs at the next allocation after the write, while the machines record what was sent. A cycle
+collection of a heap holding hundreds of trades takes milliseconds, and it would otherwise land on
+whichever order allocated past the threshold.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+import contextlib
+import gc
+from collections.abc import Callable, Iterable, Iterator
 from typing import Protocol
 
 from supervisor.events import SubmissionStalled, SupervisorEvent
@@ -30,6 +38,20 @@ from supervisor.port import BrokerEvent, BrokerPort, BrokerTruth, Command, Conne
 from supervisor.snapshots import TradeSnapshot
 
 EventCallback = Callable[[SupervisorEvent], None]
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Automatic garbage collection held off for the block; a collection that fell due meanwhile
+    runs at the first allocation after it. A process that turned collection off keeps it off."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 class SupervisorLike(Protocol):
@@ -75,7 +97,23 @@ class Runner:
     def execute(self, commands: Iterable[Command]) -> None:
         """Hand the commands to the broker, in order, then let the supervisor record what it
         handed out (and hand over anything that recording called for). Outcomes come back as events."""
-        self._send(list(commands))
+        with gc_paused():
+            self._send(list(commands))
+        self._send(self.supervisor.settle())
+
+    def trigger(self, trade_id: str, source_time: float | None = None) -> None:
+        """The strategy fired: the entry goes to the broker at once (the supervisor hands out the
+        order built at arm time), then the machines record it."""
+        with gc_paused():
+            self._send(self.supervisor.trigger(trade_id, source_time))
+        self._send(self.supervisor.settle())
+
+    def answer(self, event: BrokerEvent) -> None:
+        """One broker event: to the supervisor, and what it returns to the broker at once (an
+        entry's execution: its exits), then the machines record it. `run()` does this inside a
+        pushing adapter's callback; `pump()` for each polled event."""
+        with gc_paused():
+            self._send(self.supervisor.handle(event))
         self._send(self.supervisor.settle())
 
     def pump(self) -> int:
@@ -149,7 +187,7 @@ class Runner:
 
     def _pushed(self, event: BrokerEvent) -> None:
         """An event the adapter pushes from inside its callback: answered at once."""
-        self.execute(self.supervisor.handle(event))
+        self.answer(event)
         if isinstance(event, ConnectionRestored):
             self._stalled = True
         if self._stalled and self._wake is not None:
@@ -160,7 +198,7 @@ class Runner:
         while events := self.broker.poll():
             for event in events:
                 handled += 1
-                self.execute(self.supervisor.handle(event))
+                self.answer(event)
                 if isinstance(event, ConnectionRestored):
                     self._stalled = False
                     self.reconcile()

@@ -48,7 +48,7 @@ def test_every_noop_of_a_project_machine_is_a_lone_unguarded_internal_self_trans
         transitions = [t for t in state.transitions if event in [str(e) for e in t.events]]
         assert len(transitions) == 1
         (t,) = transitions
-        assert t.is_self and t.internal and not list(t.cond) and not list(t.validators)
+        assert (t.is_self, t.internal, list(t.cond), list(t.validators)) == (True, True, [], [])
 
 
 def test_a_guarded_choice_in_the_ladder_is_not_skipped() -> None:

@@ -74,9 +74,17 @@ def test_a_detached_ladder_over_the_wire_fills_in_pieces_reprices_and_closes_fla
     assert [e.filled_qty for e in wire.of(LegPartiallyFilled) if e.leg == "entry"] == [30, 60, 90]
     # every exit went out on its own, sized to its level once the entry was complete (the desk's
     # last word for each leg: a placement, then its resizes as modifications of the same order)
-    last_size = {r.ref: r.quantity for r in desk.received}
-    assert {leg: last_size[ref + leg] for leg in ("tp1", "tp2", "tp3", "sl1", "sl2", "sl3")} == {
-        "tp1": 40, "tp2": 30, "tp3": 30, "sl1": 40, "sl2": 30, "sl3": 30}
+    sizes: dict[str, list[int]] = {}
+    for r in desk.received:
+        if r.ref.startswith(ref):
+            sizes.setdefault(r.ref[len(ref):], []).append(r.quantity)
+    assert {leg: sizes[leg][-1] for leg in ("tp1", "tp2", "tp3", "sl2", "sl3")} == {
+        "tp1": 40, "tp2": 30, "tp3": 30, "sl2": 30, "sl3": 30}
+    # sl1 grew to its level's 40; TP1's first piece (30) may then shrink it to the 10 left: IB's OCA
+    # group reduces it too, but an execution's time (whole seconds on IB) cannot tell the supervisor
+    # whether the acknowledged 40 already had it, so it takes the safe side and resizes to what is held
+    assert sizes["sl1"][:2] == [30, 40], sizes["sl1"]
+    assert sizes["sl1"][2:] in ([], [10]), sizes["sl1"]
     assert all(r.request.parent_id == 0 for r in desk.received)  # detached: no child names a parent
     assert {e.leg for e in wire.of(ExitResized)} >= {"tp1", "sl1"}
     # TP1 filled its 40; then the later stops moved to break-even (the entry's average), and after
@@ -112,8 +120,11 @@ def test_a_detached_ladder_over_the_wire_fills_in_pieces_reprices_and_closes_fla
     placed = [c.order_ref for c in commands if isinstance(c, PlaceOrder)]
     assert sorted(placed) == sorted(ref + leg for leg in ("entry", "tp1", "sl1", "tp2", "sl2", "tp3", "sl3"))
     assert {c.order_ref for c in commands if isinstance(c, ModifyOrder)} >= {ref + "sl2", ref + "sl3", ref + "tp1"}
-    # each stop ended with its target's fill: its OCA group cancelled it at the exchange, no cancel was sent
-    assert not [c for c in commands if isinstance(c, CancelOrder)]
+    # each stop ended with its target's fill: its OCA group cancelled it at the exchange. A stop grown
+    # within a second of its target's last fill may also get a cancel of its own (the careful side
+    # when IB's whole-second execution times cannot say whether the grown size had the fill): never
+    # a cancel of anything else
+    assert {c.order_ref for c in commands if isinstance(c, CancelOrder)} <= {ref + "sl1", ref + "sl2", ref + "sl3"}
     assert {e.order_ref for e in inputs if isinstance(e, OrderCancelled)} == {ref + "sl1", ref + "sl2", ref + "sl3"}
     assert {e.order_ref for e in inputs if isinstance(e, OrderSent)} == set(placed)
     assert {e.order_ref for e in inputs if isinstance(e, OrderAccepted)} == set(placed)

@@ -34,6 +34,9 @@ class TradeModel:
     ladder: str = "waiting"  # the Ladder machine
     cover: str = "clear"  # the Cover machine
     milestones: str = "none"  # the Milestones machine
+    # shares the broker's position says are gone that no execution of ours explains (closed outside
+    # this client, e.g. by hand in TWS): a fact from broker truth, recounted at every reconciliation
+    outside: int = 0
 
     def exit_legs(self) -> Iterator[LegModel]:
         for pair in self.pairs:
@@ -52,8 +55,8 @@ class TradeModel:
 
     @property
     def position(self) -> int:
-        """Open shares, from executions only."""
-        return self.entry.filled - self.exit_filled
+        """Open shares: our executions, less what the broker says was closed outside this client."""
+        return self.entry.filled - self.exit_filled - self.outside
 
     @property
     def entry_live(self) -> bool:

@@ -178,8 +178,14 @@ def entry_filled(trade: TradeRecord) -> int:
     return filled
 
 
-def position(trade: TradeRecord) -> int:
+def executed(trade: TradeRecord) -> int:
+    """Open shares by our executions alone."""
     return entry_filled(trade) - trade.exit_filled
+
+
+def position(trade: TradeRecord) -> int:
+    """Open shares: executions, less what broker truth says was closed outside this client."""
+    return entry_filled(trade) - trade.exit_filled - trade.outside
 
 
 def exposure(trade: TradeRecord, extra: PlaceOrder | None = None, *, settling: bool = False,

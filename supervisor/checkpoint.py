@@ -98,6 +98,7 @@ class TradeCheckpoint:
     stamps: tuple[tuple[str, float], ...]
     commissions: tuple[tuple[str, float], ...]
     executions: tuple[ExecState, ...]
+    outside: int = 0  # shares broker truth said were closed outside this client
 
 
 codec.register(Fill)
@@ -115,6 +116,7 @@ def dump(trade: TradeRecord, execs: ExecBook) -> TradeCheckpoint:
         stamps=tuple(sorted(trade.stamps.items())), commissions=tuple(sorted(trade.commissions.items())),
         executions=tuple(ExecState(f.owner, f.current, execs.ids_of(f.key))
                          for f in execs.families.values() if f.owner in refs),
+        outside=trade.outside,
     )
 
 
@@ -127,7 +129,7 @@ def load(checkpoint: TradeCheckpoint, execs: ExecBook) -> TradeRecord:
         attached=checkpoint.plan.attached, plan=checkpoint.plan, legs=legs, state=checkpoint.state,
         ladder=checkpoint.ladder, cover=checkpoint.cover, milestones=checkpoint.milestones,
         estops=checkpoint.estops, flattens=checkpoint.flattens, stamps=dict(checkpoint.stamps),
-        commissions=dict(checkpoint.commissions),
+        commissions=dict(checkpoint.commissions), outside=checkpoint.outside,
     )
     trade.pairs = [PairModel(p.name, p.level, legs[p.tp], legs[p.sl], target_qty=p.target_qty, allocated=p.allocated,
                              repairs_left=p.repairs_left, state=p.state, retired=[legs[r] for r in p.retired])

@@ -91,6 +91,13 @@ class Choreography:
         if trade.ladder == "flattening" and (step.moved or shares):
             self._ladder(trade, "child_changed")  # once nothing works, what is held goes out
 
+    def outside_changed(self, trade: TradeRecord) -> None:
+        """Broker truth moved the trade's shares closed outside this client: its position changed as
+        by an execution (the Trade may be flat now; a flatten under way may be done)."""
+        self._trade(trade, "reduced")
+        if trade.ladder == "flattening":
+            self._ladder(trade, "child_changed")
+
     def flatten(self, trade: TradeRecord) -> None:
         """The Ladder's flatten, then a first look: nothing may be working already."""
         self._ladder(trade, "flatten")

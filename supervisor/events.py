@@ -256,6 +256,17 @@ class PositionMismatch(SupervisorEvent):
 
 
 @attrs.frozen(kw_only=True)
+class PositionClosedOutside(SupervisorEvent):
+    """Broker truth holds fewer shares in the trade's direction than our executions say: `shares` of
+    the trade count as closed outside this client (0: none any more), so its exits shrink to fit."""
+
+    symbol: str
+    shares: int
+    broker_position: int
+    executed: int
+
+
+@attrs.frozen(kw_only=True)
 class ForeignOrderSeen(SupervisorEvent):
     order_ref: str
     order_id: int | None

@@ -49,6 +49,10 @@ class Policy:
     # how far the broker's execution times may run behind our clock: an OCA sibling's execution
     # timed up to this long after an order's acknowledgement counts as inside the acknowledged size
     clock_tolerance: float = attrs.field(default=1.0, validator=_non_negative)
+    # broker truth is asked in pieces (positions, then executions): an execution of ours this close
+    # to the answer may be in one piece and not the other, so a position the broker holds short of
+    # our executions counts as closed outside this client only when it is short without them too
+    truth_race_window: float = attrs.field(default=5.0, validator=_non_negative)
     # Every reaction is bounded. A command the broker refused (cancel refused 161, modify refused
     # 104) is sent again only when a new fact about its order arrives, at most this many times
     # in all, and not before `retry_backoff` seconds (doubling each time) since the last refusal.

@@ -14,8 +14,14 @@ same handlers as live events, so the machines decide exactly as they would have:
 4. our legs the broker no longer works end as it says (completed orders), or as their executions
    say; an intent that never reached it is sent again once (`Policy.max_resends`), if still due;
 5. orders with our trade ids that we lack are adopted; any other order is foreign and left alone;
-6. positions are compared (`PositionMismatch`), and a trade whose stops do not cover its position
-   is repaired at once: the outage was its grace period.
+6. positions are compared (`PositionMismatch`). Where the broker holds less in a trade's direction
+   than our executions say (shares closed outside this client, by hand in TWS), the difference is
+   the trades' `outside` shares, newest trade first (`PositionClosedOutside`): their position
+   shrinks, so their exits shrink with it and never buy or sell past what the broker holds (the ES
+   postmortem's fresh position). It is recounted from scratch at every reconciliation, and an
+   execution of ours within `Policy.truth_race_window` of the answer cannot make shares "outside"
+   (the answer comes in pieces). A trade whose stops do not cover its position is repaired at
+   once: the outage was its grace period.
 
 Held children of a trade that has not triggered are idle: never due, never sent. Reconciling twice
 with the same truth changes nothing the second time.
@@ -28,11 +34,22 @@ from collections.abc import Callable
 import attrs
 
 from supervisor import events as ev
-from supervisor.book import LegRecord, Measure, Role, TradeRecord, exposure, measure, position, working
+from supervisor.book import (
+    LegRecord,
+    Measure,
+    Role,
+    TradeRecord,
+    executed,
+    exposure,
+    measure,
+    position,
+    working,
+)
 from supervisor.desk import Desk
 from supervisor.handlers import LegEventHandlers
 from supervisor.orders import split_ref
 from supervisor.port import (
+    Action,
     BrokerTruth,
     CompletedOrder,
     OpenOrder,
@@ -106,6 +123,7 @@ class Reconciler:
                     counts.foreign += 1
                     desk.emit(ev.ForeignOrderSeen(trade_id="", order_ref=order.order_ref, order_id=order.order_id))
         mismatches = self._compare_positions(truth)
+        self._count_outside(truth)
         gaps = orphans = 0
         for trade in self.trades.values():
             now = measure(trade)
@@ -210,7 +228,7 @@ class Reconciler:
     def _compare_positions(self, truth: BrokerTruth) -> int:
         ours: dict[str, int] = {}
         for trade in self.trades.values():
-            ours[trade.p.symbol] = ours.get(trade.p.symbol, 0) + trade.p.side.sign * position(trade)
+            ours[trade.p.symbol] = ours.get(trade.p.symbol, 0) + trade.p.side.sign * executed(trade)
         mismatches = 0
         reported = {p.symbol for p in truth.positions}
         for held in truth.positions:
@@ -225,3 +243,36 @@ class Reconciler:
                 self.desk.emit(ev.PositionMismatch(trade_id="", symbol=symbol, broker_position=0,
                                                    executed_position=expected))
         return mismatches
+
+    def _count_outside(self, truth: BrokerTruth) -> None:
+        """Each symbol's shares the broker no longer holds in our direction, which no execution of
+        ours explains, go to its trades as `outside`, newest first (see the module's step 6)."""
+        held = {p.symbol: p.quantity for p in truth.positions}
+        recent = truth.time - self.desk.policy.truth_race_window
+        by_symbol: dict[str, list[TradeRecord]] = {}
+        for trade in self.trades.values():
+            by_symbol.setdefault(trade.p.symbol, []).append(trade)
+        for symbol, trades in by_symbol.items():
+            sides = {t.p.side.sign for t in trades if executed(t) > 0}
+            if len(sides) != 1:
+                self._set_outside(trades, 0, held.get(symbol, 0), truth)
+                continue  # flat by our executions, or both ways at once: nothing can be told apart
+            (sign,) = sides
+            ours = sum(executed(t) for t in trades)
+            refs = {t.trade_id for t in trades}
+            late = sum(e.qty if e.action is Action.BUY else -e.qty for e in truth.executions
+                       if e.time > recent and e.order_ref.split(":", 1)[0] in refs)
+            broker = max(sign * held.get(symbol, 0), 0)
+            missing = min(max(ours - broker, 0), max(ours - sign * late - broker, 0))
+            self._set_outside(trades, missing, held.get(symbol, 0), truth)
+
+    def _set_outside(self, trades: list[TradeRecord], missing: int, broker: int, truth: BrokerTruth) -> None:
+        for trade in reversed(trades):  # the newest trade first
+            share = min(missing, executed(trade))
+            missing -= share
+            if share == trade.outside:
+                continue
+            trade.outside = share
+            self.desk.emit(ev.PositionClosedOutside(trade_id=trade.trade_id, symbol=trade.p.symbol, shares=share,
+                                                    broker_position=broker, executed=executed(trade)))
+            self.handlers.choreography.outside_changed(trade)

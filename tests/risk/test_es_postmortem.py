@@ -1,19 +1,17 @@
 """The ES postmortem (seeds/003), replayed: a short ES position, and an exit that would buy one
-contract more than the short. What this checkout already guarantees passes; what needs the new
-supervisor core is marked `xfail(strict=True)` with the reason, so it turns into a failure the
-day the core does it (and the mark must go).
+contract more than the short: the exit guard, exits that shrink to the short the broker reports
+(a contract covered by hand outside this client), and the loss in dollars.
 """
 
 from __future__ import annotations
 
 import itertools
 
-import pytest
 from es import ENTRY_PRICE, EXIT_PRICE, LOSS, es_plan
 
 from supervisor.clock import ManualClock
 from supervisor.core import Supervisor
-from supervisor.events import SupervisorEvent, TradeClosed
+from supervisor.events import PositionClosedOutside, SupervisorEvent, TradeClosed
 from supervisor.guards import check_exit
 from supervisor.plan import Side
 from supervisor.port import (
@@ -127,21 +125,19 @@ def test_after_the_stop_covers_the_short_nothing_more_is_bought() -> None:
     assert [type(e).__name__ for e in desk.events if isinstance(e, TradeClosed)] == ["TradeClosed"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "core: reduce-only counts the supervisor's own executions only; when broker truth shows a smaller "
-    "position (a contract covered outside this client), the working exits are left buying 2 against a "
-    "short of 1 (PositionMismatch is reported, nothing is shrunk): the postmortem's fresh long"))
 def test_exits_never_stay_larger_than_the_short_the_broker_reports() -> None:
     desk = short_es(2)
     trade = desk.sup.trade("es")
-    # one contract was bought back from TWS by hand: the broker holds -1, this client saw no execution
+    # a minute later one contract was bought back from TWS by hand: the broker holds -1, this client
+    # saw no execution
+    desk.clock.advance(60.0)
     truth = BrokerTruth(
         open_orders=tuple(OpenOrder(ref, None, "ES", Action.BUY,
                                     OrderType.LIMIT if "tp" in ref else OrderType.STOP, 2,
                                     oca_group=desk.working[ref].oca_group)
                           for ref in trade.working_orders),
         positions=(Position("ES", -1),),
-        executions=(ExecutionReported("es:entry", None, "x1", Action.SELL, 2, ENTRY_PRICE, desk.clock.now, "ES"),),
+        executions=tuple(desk.fills),  # the day's executions: the entry's, at its time
         time=desk.clock.now,
     )
     desk.clock.advance(5.0)
@@ -150,6 +146,9 @@ def test_exits_never_stay_larger_than_the_short_the_broker_reports() -> None:
     cancelled = {c.order_ref for c in commands if isinstance(c, CancelOrder)}
     left = max((shrunk.get(ref, 2) for ref in trade.working_orders if ref not in cancelled), default=0)
     assert left <= 1, f"working exits would still buy {left} against a short of 1"
+    [outside] = [e for e in desk.events if isinstance(e, PositionClosedOutside)]
+    assert (outside.shares, outside.broker_position, outside.executed) == (1, -1, 2)
+    assert desk.sup.trade("es").position == 1
 
 
 def test_the_supervisor_reports_the_loss_in_dollars() -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from factories import execution, plan
+import attrs
+from factories import execution, plan, replace_ok
 from harness import Harness
 
 from supervisor import events as ev
@@ -13,6 +14,8 @@ from supervisor.port import (
     CancelOrder,
     ConnectionLost,
     ConnectionRestored,
+    ExecutionReported,
+    ModifyOrder,
     OpenOrder,
     OrderType,
     PlaceOrder,
@@ -172,3 +175,66 @@ def test_a_coverage_gap_under_policy_warn_is_only_reported() -> None:
     assert [c for c in commands if isinstance(c, PlaceOrder)] == []
     [gap] = h.of_type(ev.CoverageGap)
     assert gap.uncovered == 100
+
+
+def _at(event: ExecutionReported, time: float) -> ExecutionReported:
+    return attrs.evolve(event, time=time)
+
+
+def test_a_position_closed_by_hand_while_away_ends_the_trade_and_its_exits_without_a_new_order() -> None:
+    h = Harness()
+    ladder(h)
+    entered = h.clock.now
+    h.feed(ConnectionLost(time=h.clock.now))
+    h.clock.advance(300)  # meanwhile the operator sold the 100 shares in TWS
+    h.feed(ConnectionRestored(time=h.clock.now))
+    working = [open_order(h, leg) for leg in ("tp1", "sl1", "tp2", "sl2")]
+    commands = h.sup.reconcile(BrokerTruth(
+        open_orders=tuple(working), positions=(Position(symbol="ABC", quantity=0),),
+        executions=(_at(execution("entry", 100, 10.0, "x-entry"), entered),), time=h.clock.now))
+    h.settle(commands)
+    assert not [c for c in h.commands if isinstance(c, PlaceOrder) and c.order_ref.split(":")[1] not in
+                ("entry", "tp1", "sl1", "tp2", "sl2")], "nothing new is placed against a flat broker"
+    assert {c.order_ref for c in commands if isinstance(c, CancelOrder)} == {o.order_ref for o in working}
+    [outside] = h.of_type(ev.PositionClosedOutside)
+    assert (outside.shares, outside.broker_position, outside.executed) == (100, 0, 100)
+    trade = h.sup.trade("T1")
+    assert (trade.state, trade.position) == ("closed", 0)
+
+
+def test_an_entry_executed_while_the_truth_was_asked_is_not_taken_for_shares_closed_outside() -> None:
+    """IB answers positions first, executions next: a fill in between is in one and not the other."""
+    h = Harness()
+    ladder(h)
+    h.feed(ConnectionLost(time=h.clock.now))
+    h.clock.advance(60)
+    h.feed(ConnectionRestored(time=h.clock.now))
+    working = [open_order(h, leg) for leg in ("tp1", "sl1", "tp2", "sl2")]
+    commands = h.sup.reconcile(BrokerTruth(
+        open_orders=tuple(working), positions=(Position(symbol="ABC", quantity=0),),
+        executions=(_at(execution("entry", 100, 10.0, "x-entry"), h.clock.now - 1.0),), time=h.clock.now))
+    assert not [c for c in commands if isinstance(c, CancelOrder)]
+    assert not h.of_type(ev.PositionClosedOutside)
+    assert h.sup.trade("T1").position == 100
+
+
+def test_shares_counted_outside_are_recounted_at_the_next_reconciliation() -> None:
+    h = Harness()
+    ladder(h, tps=(11.0,))
+    entered = h.clock.now
+    entry = _at(execution("entry", 100, 10.0, "x-entry"), entered)
+    h.clock.advance(60)
+    shrink = h.sup.reconcile(BrokerTruth(
+        open_orders=(open_order(h, "tp1"), open_order(h, "sl1")), positions=(Position(symbol="ABC", quantity=40),),
+        executions=(entry,), time=h.clock.now))
+    assert h.sup.trade("T1").position == 40
+    assert {c.order_ref: c.quantity for c in shrink if isinstance(c, ModifyOrder)} == {"T1:tp1": 40, "T1:sl1": 40}
+    h.settle(shrink)
+    h.settle(h.feed(replace_ok("tp1"), replace_ok("sl1")))
+    h.clock.advance(60)  # the position was a broker's glitch: it holds 100 again
+    h.settle(h.sup.reconcile(BrokerTruth(
+        open_orders=(open_order(h, "tp1", 40), open_order(h, "sl1", 40)),
+        positions=(Position(symbol="ABC", quantity=100),), executions=(entry,), time=h.clock.now)))
+    assert [e.shares for e in h.of_type(ev.PositionClosedOutside)] == [60, 0]
+    trade = h.sup.trade("T1")
+    assert (trade.position, trade.stop_coverage) == (100, 100)

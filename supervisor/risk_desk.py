@@ -172,7 +172,7 @@ class RiskDesk:
         now = self.clock()
         if self.flatten_at is not None and now >= self.flatten_at:
             for trade in self.supervisor.trades():
-                if trade.trade_id not in self._time_exited and self._live(trade):
+                if trade.trade_id not in self._time_exited and self.is_live(trade):
                     self._time_exited.add(trade.trade_id)
                     commands += self.supervisor.flatten(trade.trade_id, TIME_EXIT_REASON)
         if self.entry_ttl is not None:
@@ -190,7 +190,7 @@ class RiskDesk:
         self._state = self.risk.state
         commands: list[Command] = []
         for trade in self.supervisor.trades():
-            if self._live(trade):
+            if self.is_live(trade):
                 commands += self.supervisor.flatten(trade.trade_id, KILL_REASON)
         return commands
 
@@ -223,7 +223,7 @@ class RiskDesk:
         return any(t.trade_id == trade_id for t in self.supervisor.trades())
 
     @staticmethod
-    def _live(trade: TradeSnapshot) -> bool:
+    def is_live(trade: TradeSnapshot) -> bool:
         return trade.state not in _FINISHED or bool(trade.working_orders) or trade.position != 0
 
     def _time_exit_refusal(self, trade_id: str, now: float) -> RiskRefusal | None:

@@ -116,10 +116,20 @@ class RiskDesk:
             self.risk.feed(event, self.clock())
 
     # -- the supervisor's surface, checked ----------------------------------------------------------
+    def check(self, plan: TradePlan) -> RiskRefusal | None:
+        """What `arm(plan)` would refuse now (None: it would be armed). Changes nothing."""
+        now = self.clock()
+        return self.risk.check(plan, now) or self._time_exit_refusal(plan.trade_id, now)
+
+    def entry_refusal(self, trade_id: str) -> RiskRefusal | None:
+        """What `trigger(trade_id)` would refuse now. Changes nothing."""
+        return (self.risk.check_new_order(is_exit=False, trade_id=trade_id)
+                or self._time_exit_refusal(trade_id, self.clock()))
+
     def arm(self, plan: TradePlan) -> list[Command]:
         """Raises `RiskRefusedError` (nothing armed, nothing sent) when the policy refuses the plan."""
         now = self.clock()
-        refusal = self.risk.check(plan, now) or self._time_exit_refusal(plan.trade_id, now)
+        refusal = self.check(plan)
         if refusal is not None:
             self._refuse(refusal)
             raise RiskRefusedError(refusal)
@@ -133,8 +143,7 @@ class RiskDesk:
 
     def trigger(self, trade_id: str, source_time: float | None = None) -> list[Command]:
         now = self.clock()
-        refusal = (self.risk.check_new_order(is_exit=False, trade_id=trade_id)
-                   or self._time_exit_refusal(trade_id, now))
+        refusal = self.entry_refusal(trade_id)
         if refusal is not None:
             self._refuse(refusal)
             return self.supervisor.expire(trade_id)
@@ -183,16 +192,19 @@ class RiskDesk:
     def kill(self, reason: str = KILL_REASON) -> list[Command]:
         """The kill switch: the account halts (journaled through `record`), every live trade is
         flattened with reduce-only orders. Idempotent: pulled again, nothing new is sent."""
-        now = self.clock()
-        if self._record is not None:
-            self._record(KillSwitch(reason))
-        self.risk.kill(now, reason)
-        self._state = self.risk.state
+        self.halt(reason)
         commands: list[Command] = []
         for trade in self.supervisor.trades():
             if self.is_live(trade):
                 commands += self.supervisor.flatten(trade.trade_id, KILL_REASON)
         return commands
+
+    def halt(self, reason: str = KILL_REASON) -> None:
+        """The account halts (journaled through `record`); trades are left to the caller."""
+        if self._record is not None:
+            self._record(KillSwitch(reason))
+        self.risk.kill(self.clock(), reason)
+        self._state = self.risk.state
 
     def resume(self) -> None:
         """The operator lets trading go on (raises `TransitionNotAllowed` when nothing resumes)."""

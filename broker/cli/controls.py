@@ -85,6 +85,15 @@ class Controls:
         return RiskDesk(supervisor, risk, clock, entry_ttl=self.entry_ttl,
                         flatten_at=self.flatten_time(day_of, timezone), record=record)
 
+    def factory(self, clock: Callable[[], float], *, day_of: float, timezone: str
+                ) -> Callable[[Any, list[Any]], RiskDesk]:
+        """For `Desk.open(risk=...)`: a RiskDesk over the desk's recorder, journaling through it."""
+        def make(recorder: Any, records: list[Any]) -> RiskDesk:
+            return self.desk(recorder, clock, day_of=day_of, timezone=timezone, history=records,
+                             record=recorder.journal.append_call)
+
+        return make
+
 
 def controls_from(values: dict[str, Any]) -> Controls:
     """Take the control options out of a command's keyword arguments (exit 2 naming a bad one)."""

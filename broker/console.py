@@ -33,6 +33,7 @@ import click
 from broker.desk import Desk, DeskError, DeskEvent, WatcherEvent
 from supervisor import events as ev
 from supervisor.plan import PlanError
+from supervisor.risk_desk import RiskRefusedError
 
 HISTORY = Path.home() / ".order-supervisor-history"
 # supervisor events worth a line at the prompt (the rest are in the journal)
@@ -81,7 +82,7 @@ class Console(cmd.Cmd):
             action()
         except click.ClickException as exc:
             self.say(f"error: {exc.format_message()}")
-        except (PlanError, DeskError) as exc:
+        except (PlanError, DeskError, RiskRefusedError) as exc:
             self.say(f"error: {exc}")
         except ConnectionError as exc:
             self.say(f"error: the broker is out of reach now ({exc}); nothing sent")
@@ -203,6 +204,9 @@ class Console(cmd.Cmd):
         self._guard(self._kill)
 
     def _kill(self) -> None:
+        if self.desk.risk is not None:  # the account halts first: nothing new goes from here on
+            self.desk.risk.halt("operator: kill switch")
+            self.say(f"kill: the account is {self.desk.risk.state}: no new entry is sent")
         with contextlib.suppress(DeskError):  # no watcher left to stop: the trades still go
             for line in self.desk.cancel(["ALL"]):
                 self.say(f"kill: {line}")

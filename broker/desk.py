@@ -51,7 +51,10 @@ from supervisor.market import Bar, Quote
 from supervisor.plan import EntryType, PlanError
 from supervisor.policy import Policy
 from supervisor.port import BrokerPort
+from supervisor.risk_desk import RiskDesk, RiskRefusedError
 from supervisor.runner import Runner
+
+RiskFactory = Callable[[JournalRecorder, list[Any]], RiskDesk]
 
 _META: tuple[Kind, ...] = ("meta",)
 ENDED = frozenset({"fired", "expired", "failed", "refused", "cancelled", "missed"})
@@ -108,22 +111,28 @@ class DeskError(ValueError):
 
 
 class Desk:
-    def __init__(self, recorder: JournalRecorder, broker: BrokerPort, market: MarketSource) -> None:
+    def __init__(self, recorder: JournalRecorder, broker: BrokerPort, market: MarketSource,
+                 risk: RiskDesk | None = None) -> None:
         self.recorder = recorder
+        # the calls that decide go through the risk desk when there is one (it wraps the recorder)
+        self.risk = risk
+        self.supervisor: RiskDesk | JournalRecorder = risk if risk is not None else recorder
         self.broker = broker
         self.market = market
         self.watches: dict[str, Watch] = {}
         self._listeners: list[Listener] = []
         self._bars_journaled: dict[str, float] = {}  # symbol -> start of the last bar journaled
         self.resumed: list[WatcherEvent] = []  # what a restart re-armed (for a listener that came later)
-        self.runner = Runner(recorder, broker, on_event=self._emit)
+        self.runner = Runner(self.supervisor, broker, on_event=self._emit)
 
     @classmethod
     def open(cls, journal: str | Path, broker: BrokerPort, market: MarketSource, policy: Policy | None = None,
-             *, session: dict[str, Any] | None = None) -> Desk:
-        """Open (or create) the journal, restore every trade and re-arm the watchers that had not ended."""
+             *, session: dict[str, Any] | None = None, risk: RiskFactory | None = None) -> Desk:
+        """Open (or create) the journal, restore every trade and re-arm the watchers that had not ended.
+        `risk(recorder, records)` puts a RiskDesk in front (its book rebuilt from the records)."""
         recorder = JournalRecorder.open(journal, market.now, policy)
-        desk = cls(recorder, broker, market)
+        controls = risk(recorder, list(recorder.journal.records())) if risk is not None else None
+        desk = cls(recorder, broker, market, controls)
         if session is not None and recorder.journal.last_seq == 0:
             recorder.journal.append("meta", {"session": session})
         desk._resume()
@@ -150,13 +159,16 @@ class Desk:
             raise DeskError(f"trade id {setup.trade_id!r} is already used in this journal: give another --trade-id")
         history = [attrs.evolve(bar, symbol=setup.symbol) for bar in self.market.history()]
         setup = setup.with_auto_levels(history)
-        setup.reference_plan()
+        reference = setup.reference_plan()
+        refusal = self.risk.check(reference) if self.risk is not None else None
+        if refusal is not None:  # before anything is journaled or sent
+            raise RiskRefusedError(refusal)
         watch = Watch(setup, setup.watcher())
         self._journal_bars(setup.symbol, history)
         watch.armed_seq = self.recorder.journal.last_seq + 1
         self._note(watch, "armed", self.market.now(), setup=setup.to_record())
         if setup.entry is EntryType.MARKET:
-            self.runner.execute(self.recorder.arm(setup.reference_plan()))
+            self.runner.execute(self.supervisor.arm(reference))
             watch.prearmed = True
         self.watches[setup.trade_id] = watch
         return watch
@@ -219,7 +231,7 @@ class Desk:
         watch.status, watch.detail = kind, detail
         self._note(watch, kind, time, detail)
         if watch.prearmed:
-            self.runner.execute(self.recorder.expire(watch.trade_id))
+            self.runner.execute(self.supervisor.expire(watch.trade_id))
 
     def _fire(self, watch: Watch, trigger: Trigger) -> None:
         now = self.market.now()
@@ -230,6 +242,10 @@ class Desk:
                 plan = setup.plan(priced.price)
             except PlanError as exc:
                 priced = f"{exc.field}={exc.value!r} {exc.reason} (entry {priced.basis})"
+        if isinstance(priced, EntryPrice) and self.risk is not None:
+            refusal = self.risk.entry_refusal(setup.trade_id) or (None if watch.prearmed else self.risk.check(plan))
+            if refusal is not None:
+                priced = f"refused by the risk policy: {refusal}"
         if not isinstance(priced, EntryPrice):
             self._end(watch, "refused", now, f"{trigger.rule} at {trigger.price:g}, but {priced}: nothing sent")
             return
@@ -238,8 +254,8 @@ class Desk:
         self._note(watch, "fired", now, watch.detail, price=trigger.price, rule=trigger.rule,
                    entry_price=priced.price, bars_watched=trigger.bars_watched)
         self.recorder.flush()  # the fire is on disk before the entry leaves: never sent twice
-        commands = [] if watch.prearmed else self.recorder.arm(plan)
-        commands += self.recorder.trigger(setup.trade_id, source_time=min(trigger.time, now))
+        commands = [] if watch.prearmed else self.supervisor.arm(plan)
+        commands += self.supervisor.trigger(setup.trade_id, source_time=min(trigger.time, now))
         self.runner.execute(commands)
 
     # -- operator requests ------------------------------------------------------------------------
@@ -260,7 +276,7 @@ class Desk:
                 trade = self.recorder.trade(watch.trade_id)
                 entry = trade.leg("entry")
                 if entry.state in ("pending", "sent", "working", "partially_filled"):
-                    self.runner.execute(self.recorder.cancel(watch.trade_id))
+                    self.runner.execute(self.supervisor.cancel(watch.trade_id))
                     done.append(f"{watch.trade_id}: entry cancel requested ({entry.filled_qty} executed keep "
                                 f"their exits)")
         if not done:

@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from broker.cli import options as opt
+from broker.cli.controls import control_options, controls_from
 from broker.cli.options import EXIT_BROKER, EXIT_INVARIANT, EXIT_OK
 
 _SPEC: dict[str, tuple[click.ParamType, str]] = {  # type: ignore[type-arg]
@@ -136,8 +137,9 @@ def journal_file(path: str | None) -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def open_desk(path: Path, connection: Any, broker: Any = None, market: Any = None) -> Any:
-    """The desk on `connection`'s broker and market (the sim's exchange is both), journaled at `path`."""
+def open_desk(path: Path, connection: Any, broker: Any = None, market: Any = None, risk: Any = None) -> Any:
+    """The desk on `connection`'s broker and market (the sim's exchange is both), journaled at `path`;
+    `risk`: the operator's controls (`Controls.factory(...)`) put in front of its supervisor."""
     from broker.desk import Desk
     from supervisor.journal import JournalError
 
@@ -145,7 +147,7 @@ def open_desk(path: Path, connection: Any, broker: Any = None, market: Any = Non
         raise click.BadParameter(f"{path} is not a file", param_hint="--journal")
     try:
         return Desk.open(path, broker or connection.exchange, market or connection.exchange,
-                         session=connection.session)
+                         session=connection.session, risk=risk)
     except (JournalError, OSError) as exc:
         raise click.BadParameter(f"{path}: {exc}", param_hint="--journal") from None
 
@@ -157,9 +159,14 @@ def outcome(trade_id: str, records: list[Any], audit: Any, *, ran_to_end: bool) 
 
     rejected = [r.value for r in records if r.kind == "supervisor_event" and isinstance(r.value, ev.LegRejected)
                 and r.value.trade_id == trade_id]
+    flattening = next((r.seq for r in records if r.kind == "supervisor_event"
+                       and isinstance(r.value, ev.FlattenRequested) and r.value.trade_id == trade_id), None)
+    # a flatten cancels the stops before its market order fills: that gap is the flatten's own
+    # (the run is still judged on ending flat below), every other mismatch breaks a promise
     broken = [r.value for r in records if r.kind == "supervisor_event"
               and isinstance(r.value, MISMATCH_EVENTS) and not isinstance(r.value, ev.LateFill)
-              and r.value.trade_id in (trade_id, "")]
+              and r.value.trade_id in (trade_id, "")
+              and not (isinstance(r.value, ev.CoverageGap) and flattening is not None and r.seq > flattening)]
     watcher = next((w for w in audit.watchers if w.trade_id == trade_id), None)
     if not audit.trades or (audit.trades[0].entry_filled == 0 and audit.trades[0].state in ("aborted", "armed")):
         if rejected:
@@ -230,6 +237,7 @@ def breakout() -> None:
               help="sim: replay at this many exchange seconds per second (e.g. 60), to watch it [default: 0, "
                    "as fast as possible]")
 @opt.ib_options
+@control_options
 def arm(*, tokens: tuple[str, ...], timezone: str, broker_name: str, bars: str | None, quotes: str | None,
         journal: str | None, sim_faults: tuple[str, ...], until: str | None, speed: float | None,
         host: str | None, port: int | None, client_id: int | None, live: bool | None, idle_timeout: float | None,
@@ -249,6 +257,7 @@ def arm(*, tokens: tuple[str, ...], timezone: str, broker_name: str, bars: str |
     from broker import live_table
     from broker.cli.brokers import BrokerChoice, connect, ib_link
 
+    controls = controls_from(given)
     symbol, values = merge_values(tokens, given)
     opt.one_broker(broker_name, {"--host": host, "--port": port, "--client-id": client_id, "--live": live,
                                  "--idle-timeout": idle_timeout},
@@ -259,7 +268,8 @@ def arm(*, tokens: tuple[str, ...], timezone: str, broker_name: str, bars: str |
             raise click.BadParameter("fast entry on second bars is not wired for --broker ib yet", param_hint="--fast")
         link = ib_link(symbol, host, port, client_id, live)
         with journal_file(journal) as path:
-            setup = asyncio.run(_supervise_on_ib(link, path, symbol, values, timezone, idle_timeout=idle_timeout))
+            setup = asyncio.run(_supervise_on_ib(link, path, symbol, values, timezone, idle_timeout=idle_timeout,
+                                                 controls=controls))
             code = _audit(path, setup.trade_id, timezone, ran_to_end=True)
         sys.exit(code)
     if values.get("fast") and not bars:
@@ -272,7 +282,8 @@ def arm(*, tokens: tuple[str, ...], timezone: str, broker_name: str, bars: str |
                         bar_seconds=exchange.bars[0].seconds)
     out = sys.stdout  # the live table, or plain lines when this is not a terminal
     with journal_file(journal) as path:
-        desk = open_desk(path, connection)
+        desk = open_desk(path, connection, risk=controls.factory(exchange.now, day_of=exchange.bars[0].time,
+                                                                 timezone=timezone))
         driver = connection.driver(desk)
         try:
             setup = _arm(desk, driver, setup, values)
@@ -336,11 +347,15 @@ def _armed(desk: Any, setup: Any) -> Any:
     """Arm a new watcher and print its plan (a bad plan or trade id: exit 2, nothing sent)."""
     from broker.desk import DeskError
     from supervisor.plan import PlanError
+    from supervisor.risk_desk import RiskRefusedError
 
     try:
         watch = desk.arm(setup)
     except PlanError as exc:
         raise opt.plan_error(exc) from None
+    except RiskRefusedError as exc:  # the caller closes the desk on the way out
+        click.echo(f"REFUSED: {exc}")
+        sys.exit(EXIT_BROKER)
     except DeskError as exc:
         raise click.BadParameter(str(exc), param_hint="--trade-id") from None
     click.echo(watch.setup.describe() + "\n")
@@ -348,7 +363,7 @@ def _armed(desk: Any, setup: Any) -> Any:
 
 
 async def _supervise_on_ib(link: Any, path: Path, symbol: str, values: Mapping[str, Any], timezone: str, *,
-                           idle_timeout: float | None) -> Any:
+                           idle_timeout: float | None, controls: Any) -> Any:
     """`breakout arm --broker ib`: connect, arm (or resume) the watcher and run the desk until the
     trade is over or the session ends. Returns the setup (the audit reads the journal afterwards)."""
     import attrs
@@ -372,7 +387,9 @@ async def _supervise_on_ib(link: Any, path: Path, symbol: str, values: Mapping[s
         opens, closes = regular_session(await server_time(broker), timezone, hours.open, hours.close)
         if setup.watch_from is not None:
             setup = attrs.evolve(setup, watch_from=opens + setup.watch_from)
-        desk = open_desk(path, link, broker, IBMarket(broker, symbol))
+        market = IBMarket(broker, symbol)
+        desk = open_desk(path, link, broker, market, risk=controls.factory(market.now, day_of=opens,
+                                                                           timezone=timezone))
         try:
             driver = IBDeskDriver(desk, broker, session_end=closes if setup.hours else None,
                                   idle_timeout=idle_timeout if idle_timeout is not None else DEFAULT_IDLE_TIMEOUT)

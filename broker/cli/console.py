@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
 from broker.cli import options as opt
+from broker.cli.controls import control_options, controls_from
 
 
 @click.command()
@@ -17,14 +19,16 @@ from broker.cli import options as opt
               help="journal file: kept, and the watchers it holds resume on the next start")
 @click.option("--sim-fault", "sim_faults", multiple=True, metavar="NAME", help="sim: inject a fault (repeatable)")
 @click.option("--timezone", default="America/New_York", show_default=True)
+@control_options
 def console(*, broker_name: str, bars: str | None, quotes: str | None, journal: str | None,
-            sim_faults: tuple[str, ...], timezone: str) -> None:
+            sim_faults: tuple[str, ...], timezone: str, **control: Any) -> None:
     """An interactive prompt: several breakout watchers on one connection.
 
     \b
     Verbs: breakout SYMBOL level=.. qty=.. tp=.. sl=.. | breakout cancel SYMBOL|ALL | breakouts
            orders | positions | trades | flatten SYMBOL | kill | step [N] | run [HH:MM] | time | quit
-    On the simulated exchange the clock moves only with step and run.
+    On the simulated exchange the clock moves only with step and run. Risk limits (--max-*,
+    --risk FILE.toml), --entry-ttl and --flatten-at apply to every breakout; kill halts the account.
 
     \b
     Example:
@@ -39,10 +43,13 @@ def console(*, broker_name: str, bars: str | None, quotes: str | None, journal: 
     from broker.cli.brokers import BrokerChoice, connect
     from broker.console import Console, history
 
+    controls = controls_from(control)
     connection = connect(BrokerChoice(broker_name, bars, quotes, sim_faults, ("SIM",)))
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     with journal_file(journal) as path:
-        desk = open_desk(path, connection)
+        exchange = connection.exchange
+        desk = open_desk(path, connection, risk=controls.factory(exchange.now, day_of=exchange.bars[0].time,
+                                                                 timezone=timezone))
         driver = connection.driver(desk)
         try:
             records = list(desk.recorder.journal.records())

@@ -14,23 +14,27 @@ import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from broker.cli.options import NON_NEGATIVE, Number, ib_options, one_broker
+from broker.cli.controls import any_given, control_options, controls_from
+from broker.cli.options import EXIT_BROKER, NON_NEGATIVE, Number, ib_options, one_broker
 
 # finite only (`inf` and `nan` are refused here); the plan names a value out of range (level=-1.0)
 FINITE = Number()
 
 if TYPE_CHECKING:
     from broker.cli.brokers import IBLink
+    from broker.cli.controls import Controls
     from broker.sim import Fault
     from broker.sim_session import SessionResult, SupervisorFactory
     from strategies.breakout import Confirm
+    from supervisor.journal_recorder import JournalRecorder
     from supervisor.plan import TradePlan
     from supervisor.policy import Policy
-    from supervisor.runner import EventCallback
+    from supervisor.risk_desk import RiskDesk
+    from supervisor.runner import EventCallback, SupervisorLike
 
 # what each TradePlan field is called on the command line (PlanError names the field)
 _OPTION_OF_FIELD = {
@@ -112,17 +116,24 @@ def _parse_faults(values: Sequence[str]) -> list[Fault]:
 @click.option("--broker", "broker_name", type=click.Choice(["sim", "ib"]), default="sim", show_default=True,
               help="sim: the embedded simulated exchange; ib: TWS or IB Gateway (paper unless --live)")
 @ib_options
+@control_options
 def run(*, csv_path: str | None, symbol: str, trade_id: str, side: str, level: float, qty: int, entry_type: str,
         entry_price: float, tps: Sequence[str], allocs: Sequence[str], sls: Sequence[str], exit_mode: str,
         confirm: str, watch_after: float, max_bars: int | None, sim_faults: Sequence[str], mismatch_policy: str,
         orphan_policy: str, journal_path: str | None, quiet: bool, broker_name: str, host: str | None,
-        port: int | None, client_id: int | None, live: bool | None, idle_timeout: float | None) -> None:
+        port: int | None, client_id: int | None, live: bool | None, idle_timeout: float | None,
+        **control: Any) -> None:
     """Arm a breakout ladder on a broker and supervise it through the day: the embedded simulated
     exchange (default), or TWS / IB Gateway with --broker ib.
 
     Exits 0 when the trade ends closed, flat at the broker and in the books, every leg final (or
     the watcher expired with nothing sent); 3 when the broker refused the entry or cannot be
-    reached; 4 when a promise broke (a position or a working leg left at the end); 2 bad input.
+    reached, or the risk policy refused the plan or its entry (the rule and the figures are
+    printed, nothing sent); 4 when a promise broke (a position or a working leg left at the end);
+    2 bad input.
+
+    Risk limits (--max-*, --risk FILE.toml), --entry-ttl and --flatten-at HH:MM (exchange time)
+    put the RiskDesk in front of the supervisor.
 
     \b
     Examples:
@@ -133,11 +144,11 @@ def run(*, csv_path: str | None, symbol: str, trade_id: str, side: str, level: f
     from broker.report import format_event, format_summary
     from broker.sim_session import DOCUMENTED_SPLIT, run_breakout
     from strategies.breakout import BreakoutWatcher
-    from supervisor.journal_recorder import JournalRecorder
     from supervisor.plan import EntryType, ExitMode, PlanError, Side, TradePlan, split_quantity
     from supervisor.policy import Policy
-    from supervisor.runner import SupervisorLike
+    from supervisor.risk_desk import RiskRefusedError
 
+    controls = controls_from(control) if any_given(control) else None
     take_profits = _numbers(tps, "--tp", float)
     allocation = tuple(int(q) for q in _numbers(allocs, "--alloc", int)) or None
     if allocation is None and len(take_profits) == 3 and qty >= 3:
@@ -161,10 +172,8 @@ def run(*, csv_path: str | None, symbol: str, trade_id: str, side: str, level: f
         # a journal holds one process's history: replaying it into a fresh simulated day would mix two
         raise click.BadParameter(f"{journal_path} exists; give a new file", param_hint="--journal")
     recorders: list[JournalRecorder] = []
-
-    def journaled(clock: Callable[[], float], policy: Policy) -> SupervisorLike:
-        recorders.append(JournalRecorder.open(journal_path or "", clock, policy))
-        return recorders[-1]
+    desks: list[RiskDesk] = []
+    factory = _factory(journal_path, controls, recorders, desks)
 
     timezone = "America/New_York"
     rule: Confirm = "close" if confirm == "close" else "touch"
@@ -176,22 +185,51 @@ def run(*, csv_path: str | None, symbol: str, trade_id: str, side: str, level: f
             link = ib_link(symbol, host, port, client_id, live)
             result = asyncio.run(_run_on_ib(
                 link, plan, level, policy=policy, confirm=rule, watch_after=watch_after * 60, max_bars=max_bars,
-                on_event=on_event, make_supervisor=journaled if journal_path is not None else None,
-                idle_timeout=idle_timeout))
+                on_event=on_event, make_supervisor=factory, idle_timeout=idle_timeout))
         else:
             result = run_breakout(
                 plan, level, csv=csv_path, faults=faults, policy=policy, confirm=rule,
-                watch_after=watch_after * 60, max_bars=max_bars, on_event=on_event,
-                make_supervisor=journaled if journal_path is not None else None,
+                watch_after=watch_after * 60, max_bars=max_bars, on_event=on_event, make_supervisor=factory,
             )
+    except RiskRefusedError as exc:
+        click.echo(f"REFUSED: {exc}")
+        sys.exit(EXIT_BROKER)
     finally:
         for recorder in recorders:
             recorder.close()
     click.echo(("" if quiet else "\n") + format_summary(result))
+    refusals = [refusal for desk in desks for refusal in desk.refusals]
+    for refusal in refusals:
+        click.echo(f"REFUSED: {refusal.trade_id}: refused by the risk policy: {refusal}; nothing was sent")
+    if refusals and result.ok:
+        sys.exit(EXIT_BROKER)
     # exit codes: 0 closed flat, or expired with nothing sent; 3 the broker refused the entry;
     # 4 a promise broke (a position or a working leg left at the end)
     sys.exit(4 if not result.ok else 3 if result.outcome == "refused" else 0)
 
+
+def _factory(journal_path: str | None, controls: Controls | None, recorders: list[JournalRecorder],
+             desks: list[RiskDesk]) -> SupervisorFactory | None:
+    """How the session builds its supervisor: journaled (`--journal`), behind a RiskDesk (any
+    control given), both, or neither (None: the session's plain supervisor)."""
+    from supervisor.core import Supervisor
+    from supervisor.journal_recorder import JournalRecorder
+
+    if journal_path is None and controls is None:
+        return None
+
+    def supervised(clock: Callable[[], float], policy: Policy) -> SupervisorLike:
+        inner: JournalRecorder | Supervisor = Supervisor(clock, policy)
+        if journal_path is not None:
+            inner = JournalRecorder.open(journal_path, clock, policy)
+            recorders.append(inner)
+        if controls is None:
+            return inner
+        record = inner.journal.append_call if isinstance(inner, JournalRecorder) else None
+        desks.append(controls.desk(inner, clock, day_of=clock(), timezone=controls.policy.timezone, record=record))
+        return desks[-1]
+
+    return supervised
 
 
 async def _run_on_ib(link: IBLink, plan: TradePlan, level: float, *, policy: Policy, confirm: Confirm,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from desk import RiskDesk
 from es import ES, NEW_YORK, es_plan
 
 from broker.sim import Bar, SimBroker, SimConfig
@@ -14,6 +13,7 @@ from strategies.breakout import BreakoutWatcher, Trigger
 from supervisor.core import Supervisor
 from supervisor.events import LegFilled, StopRepriced, SupervisorEvent
 from supervisor.risk import RiskBook, RiskPolicy
+from supervisor.risk_desk import RiskDesk
 from supervisor.runner import Runner
 
 OPEN = dt.datetime(2025, 12, 12, 9, 30, tzinfo=NEW_YORK).timestamp()

@@ -7,19 +7,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from desk import RiskDesk
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from broker.sim import SimBroker, load_bars
 from broker.sim_session import bundled_day, default_plan
-from supervisor import codec
 from supervisor.events import TradeClosed
 from supervisor.journal import Journal
 from supervisor.journal_recorder import JournalRecorder
 from supervisor.plan import Side
 from supervisor.port import Action, CommissionReported, ExecutionReported
 from supervisor.risk import KillSwitch, Resume, RiskBook, RiskPolicy
+from supervisor.risk_desk import RiskDesk, RiskRefusedError
 from supervisor.runner import Runner
 
 POLICY = RiskPolicy(max_daily_loss=50.0, max_open_trades=2, max_trades_per_day=4)
@@ -31,7 +31,7 @@ def test_the_book_rebuilt_from_the_journal_is_the_book_that_watched_the_day(tmp_
     sim = SimBroker(bars)
     recorder = JournalRecorder.open(path, sim.now, fsync="off")
     live = RiskBook(POLICY)
-    desk = RiskDesk(recorder, live, sim.now)
+    desk = RiskDesk(recorder, live, sim.now, record=recorder.journal.append_call)
     runner = Runner(desk, sim)
     plan = default_plan()
     desk.arm(plan)
@@ -41,8 +41,7 @@ def test_the_book_rebuilt_from_the_journal_is_the_book_that_watched_the_day(tmp_
         runner.pump()
     runner.pump()
     # the operator's kill switch, journaled as the supervisor will journal it
-    recorder.journal.append("meta", codec.encode(KillSwitch("end of day")))
-    live.kill(sim.now(), "end of day")
+    runner.execute(desk.kill("end of day"))
     recorder.close()
 
     assert desk.trade(plan.trade_id).state == "closed"
@@ -61,7 +60,8 @@ def test_a_refused_plan_is_not_armed_and_sends_nothing(tmp_path: Path) -> None:
     recorder = JournalRecorder.open(tmp_path / "refused.sqlite", sim.now, fsync="off")
     desk = RiskDesk(recorder, RiskBook(RiskPolicy(max_risk_per_trade=50.0)), sim.now)
     plan = default_plan()  # 100 x |100.70 - 99.95| = 75.00 at risk
-    assert desk.submit(plan) == []
+    with pytest.raises(RiskRefusedError, match=r"max_risk: 100 x \|100.70 - 99.95\| x 1 = 75.00 > 50.00"):
+        desk.submit(plan)
     assert [str(r) for r in desk.refusals] == ["max_risk: 100 x |100.70 - 99.95| x 1 = 75.00 > 50.00"]
     assert desk.trades() == []
     recorder.close()

@@ -122,7 +122,8 @@ def child(key: str, files: list[str]) -> int:
 
     if key != BASELINE:
         apply(key)
-    return int(pytest.main(["-x", "-q", "-p", "no:cacheprovider", "-k", READS_THE_DECLARATION, *files]))
+    # in this process: the mutant is patched in memory, so no worker processes (`-n 0`)
+    return int(pytest.main(["-x", "-q", "-n", "0", "-p", "no:cacheprovider", "-k", READS_THE_DECLARATION, *files]))
 
 
 @attrs.frozen

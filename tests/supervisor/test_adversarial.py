@@ -27,7 +27,7 @@ from typing import Any
 
 import attrs
 from factories import plan
-from hypothesis import given, settings
+from hypothesis import given, seed, settings
 from hypothesis import strategies as st
 from model_broker import Choices, ModelBroker
 
@@ -220,16 +220,26 @@ def finish(run: Run) -> None:
     assert not run.broker.outbox
 
 
-@settings(max_examples=EXAMPLES, deadline=None)
-@given(st.data())
-def test_auto_ladders_keep_their_promises_against_an_adversarial_broker(data: st.DataObject) -> None:
-    play(data, ExitMode.AUTO)
+# Each property runs in shards of its examples, each from its own seed: the same number of examples
+# in all, spread over the workers of a parallel run instead of one long test on one of them.
+SHARDS = 4
 
 
-@settings(max_examples=EXAMPLES, deadline=None)
-@given(st.data())
-def test_attached_brackets_keep_their_promises_against_an_adversarial_broker(data: st.DataObject) -> None:
-    play(data, ExitMode.ATTACHED)
+def _sharded(mode: ExitMode, shard: int) -> Callable[[], None]:
+    @seed(0xAD0 + 16 * shard + (mode is ExitMode.ATTACHED))
+    @settings(max_examples=max(EXAMPLES // SHARDS, 1), deadline=None)
+    @given(st.data())
+    def run(data: st.DataObject) -> None:
+        play(data, mode)
+
+    return run  # type: ignore[no-any-return]
+
+
+for _shard in range(SHARDS):
+    globals()[f"test_auto_ladders_keep_their_promises_against_an_adversarial_broker_{_shard}"] = (
+        _sharded(ExitMode.AUTO, _shard))
+    globals()[f"test_attached_brackets_keep_their_promises_against_an_adversarial_broker_{_shard}"] = (
+        _sharded(ExitMode.ATTACHED, _shard))
 
 
 def test_the_model_broker_refuses_rejects_and_reorders() -> None:

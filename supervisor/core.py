@@ -26,6 +26,7 @@ from typing import Any
 import attrs
 
 from machines import ExecBook, ExecKind
+from supervisor import crossed
 from supervisor import events as ev
 from supervisor.book import LegRecord, TradeRecord
 from supervisor.checkpoint import TradeCheckpoint, dump, load
@@ -168,6 +169,8 @@ class Supervisor:
             routed = self._route(event)
             if routed is not None:
                 trade, leg = routed
+                if isinstance(event, ExecutionReported) and self._first_entry_execution(trade, leg, event):
+                    crossed.answer(self.desk, trade, event.price)
                 fast = self._fast_exits(trade, leg, event)
                 if fast:
                     self._deferred.append((self.desk.now, lambda: self.handlers.handle(trade, leg, event)))
@@ -290,6 +293,13 @@ class Supervisor:
                 order_id=getattr(event, "order_id", None), event_type=type(event).__name__,
             ))
         return found
+
+    def _first_entry_execution(self, trade: TradeRecord, leg: LegRecord, event: ExecutionReported) -> bool:
+        """The entry's first share, while every exit of the ladder is still to go out."""
+        return (leg is trade.entry and leg.filled == 0
+                and trade.ladder in ("waiting", "attached") and event.action is leg.order.action
+                and self.execs.classify(event.exec_id) is ExecKind.NEW
+                and (trade.exit_filled == 0 if trade.attached else all(p.state == "pending" for p in trade.pairs)))
 
     def _fast_exits(self, trade: TradeRecord, leg: LegRecord, event: BrokerEvent) -> list[Command]:
         """The ladder built at arm time, when this execution fills a detached entry in one piece

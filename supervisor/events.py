@@ -192,6 +192,20 @@ class LadderLevelDropped(SupervisorEvent):
 
 
 @attrs.frozen(kw_only=True)
+class TargetsCrossed(SupervisorEvent):
+    """The entry's first execution reached take-profits (`crossed`, 1-based levels): `action` is what
+    the ladder does (keep, drop, shift); `targets` and `allocation` are the ladder that goes out."""
+
+    fill_price: float
+    planned_targets: tuple[float, ...]
+    crossed: tuple[int, ...]
+    action: str
+    targets: tuple[float, ...]
+    allocation: tuple[int, ...]
+    reason: str = ""
+
+
+@attrs.frozen(kw_only=True)
 class OrphanExitDetected(SupervisorEvent):
     order_ref: str
     working_qty: int

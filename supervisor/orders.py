@@ -129,14 +129,22 @@ def build_trade(plan: TradePlan, *, repairs: int) -> TradeRecord:
     entry = entry_leg(plan)
     trade = TradeRecord(trade_id=plan.trade_id, entry=entry, quantity=plan.quantity, attached=plan.attached,
                         plan=plan, legs={"entry": entry})
+    trade.pairs = ladder_pairs(trade, repairs=repairs)
+    return trade
+
+
+def ladder_pairs(trade: TradeRecord, *, repairs: int) -> list[PairModel]:
+    """The pairs of the trade's plan, one per level with shares, their legs added to the trade."""
+    plan = trade.p
+    pairs = []
     for level, qty in enumerate(plan.split(plan.quantity), start=1):
         if qty == 0:
             continue  # a level the allocation gives no share: LadderLevelDropped at arm
         tp, sl = level_legs(trade, level, 1, qty, attached=plan.attached)
         trade.legs[tp.leg] = tp
         trade.legs[sl.leg] = sl
-        trade.pairs.append(PairModel(f"pair{level}", level, tp, sl, target_qty=qty, repairs_left=repairs))
-    return trade
+        pairs.append(PairModel(f"pair{level}", level, tp, sl, target_qty=qty, repairs_left=repairs))
+    return pairs
 
 
 def restored_leg(trade: TradeRecord, old: LegRecord, name: str, qty: int) -> LegRecord:

@@ -17,6 +17,12 @@ class CoverageAction(enum.Enum):
     REPAIR = "repair"  # report it and put the uncovered shares under an emergency stop
 
 
+class TargetsCrossedAction(enum.Enum):
+    KEEP = "keep"  # place the ladder as planned: a crossed target sells at once
+    DROP = "drop"  # a crossed level's shares go to the next level (supervisor.crossed)
+    SHIFT = "shift"  # every target moves by the entry's slippage
+
+
 class OrphanAction(enum.Enum):
     WARN = "warn"
     CANCEL = "cancel"
@@ -39,6 +45,9 @@ class Policy:
     # default; `warn` reports them and trusts the broker's OCA groups to end them
     orphan_exits: OrphanAction = attrs.field(default=OrphanAction.CANCEL, converter=OrphanAction)
     coverage_gaps: CoverageAction = attrs.field(default=CoverageAction.REPAIR, converter=CoverageAction)
+    # the entry filled at or beyond a take-profit (a gap through TP1): what the ladder does
+    targets_crossed: TargetsCrossedAction = attrs.field(default=TargetsCrossedAction.DROP,
+                                                        converter=TargetsCrossedAction)
     # no executed share may stay without a stop longer than this (seconds of the injected clock)
     protection_grace: float = attrs.field(default=2.0, validator=_non_negative)
     # an intent must be handed to the socket, and a sent order acknowledged, within these

@@ -6,13 +6,14 @@ broker events so that replaying both, in order and at the recorded times, rebuil
 
 from __future__ import annotations
 
+import typing
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from supervisor import codec
 from supervisor.plan import TradePlan
-from supervisor.port import BrokerTruth, Command
+from supervisor.port import BrokerEvent, BrokerTruth, Command
 
 if TYPE_CHECKING:
     from supervisor.core import Supervisor
@@ -78,4 +79,6 @@ def apply(supervisor: Supervisor, value: object) -> list[Command]:
         return supervisor.tick()
     if isinstance(value, Reconcile):
         return supervisor.reconcile(value.truth)
-    return supervisor.handle(value)  # type: ignore[arg-type]
+    if isinstance(value, typing.get_args(BrokerEvent)):
+        return supervisor.handle(value)
+    return []  # a record beside the supervisor's inputs (the risk book's kill switch, a note)

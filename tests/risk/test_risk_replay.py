@@ -96,3 +96,13 @@ def test_rebuilding_from_any_facts_is_exact(facts: list[tuple[object, float]]) -
     # that saw the doubles is the book that saw each once
     doubled = [pair for fact in facts for pair in ([fact, fact] if isinstance(fact[0], ExecutionReported) else [fact])]
     assert RiskBook.rebuild(POLICY, doubled).snapshot() == RiskBook.rebuild(POLICY, facts).snapshot()
+
+
+def test_the_risk_books_records_are_not_broker_events_when_the_supervisor_replays() -> None:
+    from supervisor.calls import apply
+    from supervisor.core import Supervisor
+
+    supervisor = Supervisor(lambda: 1.0)
+    assert apply(supervisor, KillSwitch("end of day")) == []
+    assert apply(supervisor, Resume()) == []
+    assert supervisor.drain_events() == []  # no UnknownOrderEvent for a record beside its inputs

@@ -161,8 +161,9 @@ def working(trade: TradeRecord, leg: LegRecord, *, settling: bool = False) -> in
 
 
 def protecting(trade: TradeRecord, leg: LegRecord) -> int:
-    """Shares this stop protects (the protection view: a shrink in flight counts already)."""
-    if not leg.is_stop or leg.state not in PROTECTING_STATES or held(trade, leg):
+    """Shares this stop protects (the protection view: a shrink in flight counts already). A
+    flatten's market order counts too: it is taking those shares out, no stop is wanted beside it."""
+    if not (leg.is_stop or leg.role is Role.FLATTEN) or leg.state not in PROTECTING_STATES or held(trade, leg):
         return 0
     qty = leg.order_qty
     if leg.pending_qty is not None:

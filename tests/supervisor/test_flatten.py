@@ -46,6 +46,9 @@ def test_a_ladder_in_flight_is_cancelled_then_what_is_held_goes_out_at_the_marke
     assert (order.order_ref, order.action, order.order_type, order.quantity) == (
         "T1:flat1", Action.SELL, OrderType.MARKET, 40)
     h.ack(more)
+    h.tick(10.0)  # the market order works the shares: no stop is wanted beside it, no gap is reported
+    assert not h.of_type(ev.CoverageGap)
+    assert not h.of_type(ev.EmergencyStopPlaced)
     h.feed(execution("flat1", 40, 10.5))
     trade = h.sup.trade("T1")
     assert (trade.state, trade.position, trade.working_orders) == ("closed", 0, ())

@@ -16,12 +16,13 @@ from typing import Any
 import attrs
 
 from machines import PairModel
+from supervisor import allocation
 from supervisor import events as ev
+from supervisor.allocation import refresh_caps
 from supervisor.book import (
     LegRecord,
     Role,
     TradeRecord,
-    entry_filled,
     exit_room,
     exposure,
     position,
@@ -29,7 +30,7 @@ from supervisor.book import (
 )
 from supervisor.desk import Desk, leg_of
 from supervisor.machinery import Step
-from supervisor.orders import flatten_leg, level_legs, restored_leg
+from supervisor.orders import flatten_leg, restored_leg
 from supervisor.policy import OrphanAction
 from supervisor.protection import Protection
 
@@ -359,65 +360,15 @@ class Choreography:
                 self.run(trade, step.intents)
         self.desk.emit(ev.TradeAborted(trade_id=trade.trade_id, reason=f"entry ended {trade.entry.state}"))
 
-    # -- allocation: entry shares to ladder levels, in order ----------------------------------------
+    # -- allocation: entry shares to ladder levels, in order (supervisor.allocation) ----------------
     def allocate(self, trade: TradeRecord, *, final: bool) -> None:
-        """Each level takes the entry's shares in turn up to its size, so a level's stop and target
-        cover its shares as they arrive. A level's pairs answer for its shares together: the
-        newest takes what the others do not. When the entry is done (`final`), a level with no
-        share is dropped."""
-        if trade.attached and trade.ladder in ("attached", "detaching"):
-            return
-        left = entry_filled(trade)
-        for level, size in enumerate(trade.p.split(trade.quantity), start=1):
-            share = min(left, size)
-            left -= share
-            pairs = [p for p in trade.pairs if p.level == level]
-            current = pairs[-1] if pairs else None
-            others = sum(p.allocated for p in pairs[:-1])
-            if current is None or (current.done and share > others + current.allocated):
-                if share == 0:
-                    continue
-                taken = others + (current.allocated if current is not None else 0)
-                current = self.new_pair(trade, level, target=size - taken, allocated=share - taken,
-                                        repairs_left=trade.pairs[0].repairs_left if trade.pairs else 0)
-            elif not current.done:
-                current.allocated = max(share - others, 0)
-                current.target_qty = max(size - others, current.allocated)
-            refresh_caps(current)
-            if final and current.allocated == 0:
-                event = "drop"
-            elif current.state in ("pending", "armed", "reducing"):
-                event = "allocate"
-            else:
-                continue
-            step = self.desk.fire(self.m.pair, current, trade, event)
-            if step is not None:
-                self.run(trade, step.intents)
+        allocation.allocate(self, trade, final=final)
 
     def new_pair(self, trade: TradeRecord, level: int, *, target: int, allocated: int, repairs_left: int) -> PairModel:
-        generation = sum(1 for p in trade.pairs if p.level == level) + 1
-        # a restored leg may hold a successor's name already (sl1~2): orderRefs are never reused
-        while any(f"{kind}{level}~{generation}" in trade.legs for kind in ("tp", "sl")):
-            generation += 1
-        tp, sl = level_legs(trade, level, generation, max(target, 1), attached=False)
-        for leg in (tp, sl):
-            trade.legs[leg.leg] = leg
-            self.desk.register(trade, leg)
-        suffix = "" if generation == 1 else f"~{generation}"
-        pair = PairModel(f"pair{level}{suffix}", level, tp, sl, target_qty=target, allocated=allocated,
-                         repairs_left=repairs_left)
-        trade.pairs.append(pair)
-        refresh_caps(pair)
+        pair = allocation.add_pair(trade, level, target=target, allocated=allocated, repairs_left=repairs_left)
+        for leg in (pair.tp, pair.sl):
+            self.desk.register(trade, leg_of(leg))
         return pair
-
-
-def refresh_caps(pair: PairModel) -> None:
-    """IB reduces each member of an OCA group (ocaType 3) by the other members' fills: each leg
-    can execute what it was acknowledged for, less what the others executed since."""
-    for leg in (pair.tp, pair.sl):
-        taken = (pair.exited - leg.filled) - leg.sibling_filled_at_ack
-        base = leg.broker_qty if leg.broker_qty is not None else leg.intended_qty
-        leg.cap = max(base - taken, leg.filled) if taken > 0 else None
 
 
 def _fresh_name(trade: TradeRecord, base: str) -> str:

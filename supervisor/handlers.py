@@ -16,8 +16,9 @@ from typing import Any
 
 from machines import ExecBook, ExecKind, Fill
 from supervisor import events as ev
+from supervisor.allocation import refresh_caps
 from supervisor.book import LegRecord, Role, TradeRecord, position
-from supervisor.choreography import Choreography, refresh_caps
+from supervisor.choreography import Choreography
 from supervisor.desk import Desk, leg_of
 from supervisor.machinery import Step
 from supervisor.policy import MismatchAction

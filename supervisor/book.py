@@ -215,13 +215,22 @@ def exposure(trade: TradeRecord, extra: PlaceOrder | None = None, *, settling: b
     return total + sum(groups.values())
 
 
+def reduce_only_allows(trade: TradeRecord, *, extra: PlaceOrder | None = None,
+                       resized: tuple[LegRecord, int] | None = None) -> bool:
+    """Reduce-only: an exit order (or a leg grown) may go when the working exits stay within the
+    position with it, or when it adds nothing to them: a stop beside a larger member of its OCA group
+    (counted against the exits as they will be once the cuts already asked for land)."""
+    if exposure(trade, extra=extra, resized=resized) <= max(position(trade), 0):
+        return True
+    return exposure(trade, extra=extra, resized=resized, settling=True) <= exposure(trade, settling=True)
+
+
 def exit_room(trade: TradeRecord, order: PlaceOrder) -> int:
-    """The largest quantity of `order` reduce-only lets go now (exposure grows with it)."""
-    budget = max(position(trade), 0)
+    """The largest quantity of `order` reduce-only lets go now (`reduce_only_allows`)."""
     low, high = 0, order.quantity
     while low < high:
         mid = (low + high + 1) // 2
-        if exposure(trade, extra=attrs.evolve(order, quantity=mid)) <= budget:
+        if reduce_only_allows(trade, extra=attrs.evolve(order, quantity=mid)):
             low = mid
         else:
             high = mid - 1

@@ -26,6 +26,7 @@ from supervisor.book import (
     exit_room,
     exposure,
     position,
+    reduce_only_allows,
     working,
 )
 from supervisor.desk import Desk, leg_of
@@ -222,7 +223,7 @@ class Choreography:
             if attr == "sl":
                 new.command = attrs.evolve(new.order, stop_price=self.protection.wanted_stop(trade, pair))
                 new.stop_price = new.order.stop_price
-            if exposure(trade, extra=new.order) > max(position(trade), 0):
+            if not reduce_only_allows(trade, extra=new.order):  # a stop beside its target always goes
                 continue
             pair.repairs_left -= 1
             pair.retired.append(old)

@@ -4,7 +4,8 @@ A `Desk` holds the policy, the shared machines, the clock reading of the current
 of commands the call will return, the deadlines, and the emitter of supervisor events. Its order
 primitives are the only places that put a command in the outbox, and each one goes through the
 leg's machine first: `place` fires `intend` (and, for an exit, checks reduce-only: an exit that
-would make the working exits exceed the position is not sent, `ExitBlocked`), `cancel` fires
+would add working exits past the position is not sent, `ExitBlocked`; one that adds nothing, beside
+a larger member of its OCA group, goes even while other exits are being cut), `cancel` fires
 `request_cancel`, `modify` fires `request_replace`. A command the machine refuses is not sent.
 A refused command is sent again only when a new fact calls for it, at most `Policy`'s limit of
 times and not before its back-off (`may_retry`).
@@ -23,7 +24,7 @@ import attrs
 
 from machines import LegModel
 from supervisor import events as ev
-from supervisor.book import LegRecord, Role, TradeRecord, exposure, held, position
+from supervisor.book import LegRecord, Role, TradeRecord, exposure, held, position, reduce_only_allows
 from supervisor.deadlines import Deadlines
 from supervisor.machinery import Machinery, Step
 from supervisor.policy import Policy
@@ -65,7 +66,7 @@ class Desk:
         if leg.role is not Role.ENTRY and order.parent_ref is None:
             budget = max(position(trade), 0)
             after = exposure(trade, extra=order)
-            if after > budget:
+            if not reduce_only_allows(trade, extra=order):
                 self.emit(ev.ExitBlocked(
                     trade_id=trade.trade_id, leg=leg.leg, order_ref=order.order_ref, quantity=order.quantity,
                     working_exits=exposure(trade), position=position(trade),
@@ -114,7 +115,7 @@ class Desk:
             # growing an exit is a new exit for the extra shares: reduce-only applies
             budget = max(position(trade), 0)
             after = exposure(trade, resized=(leg, qty))
-            if after > budget:
+            if not reduce_only_allows(trade, resized=(leg, qty)):
                 self.emit(ev.ExitBlocked(
                     trade_id=trade.trade_id, leg=leg.leg, order_ref=leg.order_ref, quantity=qty,
                     working_exits=exposure(trade), position=position(trade),

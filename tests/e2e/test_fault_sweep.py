@@ -29,6 +29,8 @@ FOUND_ELSEWHERE = {
     ("gap", 2, 216): "stops shrunk one target fill behind, for five steps, with a slow acknowledgement",
     ("gap", 2, 281): "a blocked level never placed; emergency stops kept its shares until the close",
     ("gap", 2, 204): "a rejected target's level stayed without its take-profit until the close",
+    ("gap", 4, 89): "a rejected stop's replacement was held while other exits were cut: its level bare for a minute",
+    ("gap", 4, 124): "the same, with a dropped acknowledgement and a status without its fill",
 }
 
 

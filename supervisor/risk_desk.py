@@ -84,7 +84,7 @@ RefusalListener = Callable[[RiskRefusal], None]
 class RiskDesk:
     def __init__(self, supervisor: FlattenableSupervisor, risk: RiskBook, clock: Callable[[], float], *,
                  entry_ttl: float | None = None, flatten_at: float | None = None,
-                 record: Callable[[object], None] | None = None) -> None:
+                 record: Callable[[object], object] | None = None) -> None:
         if entry_ttl is not None and not (math.isfinite(entry_ttl) and entry_ttl > 0):
             raise ValueError(f"entry_ttl={entry_ttl!r}: must be a finite number of seconds > 0")
         if flatten_at is not None and not math.isfinite(flatten_at):

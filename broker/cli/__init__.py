@@ -25,9 +25,22 @@ def main() -> None:
 
 
 def _register() -> None:
-    from broker.cli import bench, breakout, chart, console, diagram, kill, latency, reconcile, run, trades, tws_sim
+    from broker.cli import (
+        bench,
+        breakout,
+        chart,
+        console,
+        diagram,
+        kill,
+        latency,
+        reconcile,
+        resume,
+        run,
+        trades,
+        tws_sim,
+    )
 
-    for module in (bench, breakout, chart, console, diagram, kill, latency, reconcile, run, trades, tws_sim):
+    for module in (bench, breakout, chart, console, diagram, kill, latency, reconcile, resume, run, trades, tws_sim):
         for command in module.COMMANDS:
             main.add_command(command)
 

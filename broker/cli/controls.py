@@ -79,7 +79,7 @@ class Controls:
         return dt.datetime.combine(day, self.flatten_at, tzinfo=zone).timestamp()
 
     def desk(self, supervisor: FlattenableSupervisor, clock: Callable[[], float], *, day_of: float, timezone: str,
-             history: Iterable[Any] = (), record: Callable[[object], None] | None = None) -> RiskDesk:
+             history: Iterable[Any] = (), record: Callable[[object], object] | None = None) -> RiskDesk:
         """A RiskDesk in front of `supervisor`; `history`: journal records its book is rebuilt from."""
         risk = RiskBook.replay(self.policy, history)
         return RiskDesk(supervisor, risk, clock, entry_ttl=self.entry_ttl,

@@ -29,7 +29,6 @@ How it works:
 from __future__ import annotations
 
 import asyncio
-import datetime
 import os
 import random
 import time
@@ -37,14 +36,14 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from ib_async import IB, Contract, Order, OrderState, OrderStatus, Trade, TradeLogEntry
+from ib_async import IB, Contract, Order, OrderState
 from loguru import logger
 
 from broker.ib import truth
 from broker.ib.connection import Connector, IBConfig, IBConnection, connect_ib
 from broker.ib.contracts import Contracts
 from broker.ib.market import IBMarketData
-from broker.ib.orders import modified_order, new_order, transmit_flags
+from broker.ib.orders import book_in_ib_async, modify_for, new_order, transmit_flags
 from broker.ib.registry import Figures, OrderRecord, OrderRegistry
 from broker.ib.safety import LiveGuard
 from broker.ib.translate import Translator
@@ -169,7 +168,7 @@ class IBBroker:
                 self._deliver([*own, *held])
         finally:
             for contract, order in written:
-                self._book(contract, order)
+                book_in_ib_async(self._ib, contract, order)
 
     def _check(self, batch: Sequence[Command]) -> None:
         if self._conn.refusal is not None:
@@ -190,7 +189,7 @@ class IBBroker:
         contract = self._contracts.for_command(command)
         parent = self._registry.get(command.parent_ref) if command.parent_ref is not None else None
         client_id = self._client_id()
-        order_id = self._fresh_order_id(client_id)
+        order_id = self._registry.fresh_order_id(self._ib, client_id)
         parent_id = (parent.order_id or 0) if parent is not None else 0
         order = new_order(command, order_id=order_id, parent_id=parent_id, transmit=transmit)
         record = OrderRecord(command.order_ref, contract, order,
@@ -212,27 +211,6 @@ class IBBroker:
         written.append((contract, order))
         return [OrderSent(command.order_ref, order_id, self._clock())]
 
-    def _book(self, contract: Contract, order: Order) -> None:
-        """What `ib.placeOrder` records of a new order once written: its Trade, PendingSubmit."""
-        wrapper = self._ib.wrapper
-        order.clientId = wrapper.clientId
-        key = wrapper.orderKey(wrapper.clientId, order.orderId, order.permId)
-        if key in wrapper.trades:
-            return  # IB already answered (ib_async made the Trade from its openOrder)
-        status = OrderStatus(orderId=order.orderId, status=OrderStatus.PendingSubmit)
-        now = datetime.datetime.now(wrapper.defaultTimezone)
-        trade = Trade(contract, order, status, [], [TradeLogEntry(now, status.status)])
-        wrapper.trades[key] = trade
-        self._ib.newOrderEvent.emit(trade)
-
-    def _fresh_order_id(self, client_id: int) -> int:
-        for _ in range(10_000):
-            order_id = self._ib.client.getReqId()
-            if (client_id, order_id) not in self._ib.wrapper.trades and not self._registry.holds_live_id(
-                    client_id, order_id):
-                return order_id
-        raise RuntimeError(f"IBBroker: no free order id for client {client_id} after 10000 tries")
-
     def _modify(self, command: ModifyOrder) -> list[BrokerEvent]:
         ref, now = command.order_ref, self._clock()
         record = self._registry.get(ref)
@@ -243,16 +221,8 @@ class IBBroker:
             state = "filled" if record.filled else "cancelled"
             return [ReplaceRejected(ref, record.order_id, 104 if record.filled else 10147,
                                     f"{ref} is {state}: nothing to modify (not sent)", now)]
-        held = record.intended
-        target = Figures(command.quantity if command.quantity is not None else held.quantity,
-                         command.limit_price if command.limit_price is not None else held.limit_price,
-                         command.stop_price if command.stop_price is not None else held.stop_price)
         parent = self._registry.get(record.parent_ref) if record.parent_ref is not None else None
-        # an attached child keeps its parentId while the parent works; alone once the parent filled
-        parent_id = 0
-        if parent is not None and parent.order_id and not (parent.filled or parent.cancelled):
-            parent_id = parent.order_id
-        order = modified_order(record, target, parent_id=parent_id)
+        target, order = modify_for(record, command, parent)
         record.modify, record.ended_since_modify = target, False
         try:
             # not ib.placeOrder: it asserts ib_async's trade is not done, and ib_async marks a trade
@@ -279,12 +249,7 @@ class IBBroker:
         return []
 
     def _refused_locally(self, command: Command, code: int, why: str) -> BrokerEvent:
-        now = self._clock()
-        if isinstance(command, PlaceOrder):
-            return OrderRejected(command.order_ref, None, code, why, now)
-        if isinstance(command, ModifyOrder):
-            return ReplaceRejected(command.order_ref, command.order_id, code, why, now)
-        return CancelRejected(command.order_ref, command.order_id, code, why, now)
+        return refused(command, code, why, self._clock())
 
     # -- the port: events ----------------------------------------------------------------------
     def poll(self) -> list[BrokerEvent]:
@@ -375,22 +340,11 @@ class IBBroker:
 
     # -- broker truth --------------------------------------------------------------------------
     async def fetch_truth(self, executions_since: float | None = None) -> BrokerTruth:
-        """Open orders of ALL clients, positions, executions since a time (every client's), completed
-        orders. Asked one after the other in that order; where an order moved between two answers,
-        its executions are the truth that wins."""
+        """Open orders of ALL clients, positions, executions since a time, completed orders (truth.py)."""
         if not self.connected:
             raise ConnectionError(f"IBBroker: not connected to {self._conn.where()}")
-        timeout = self.config.timeout
-        client_id = self._client_id()
-        trades = await asyncio.wait_for(self._ib.reqAllOpenOrdersAsync(), timeout)
-        held = await asyncio.wait_for(self._ib.reqPositionsAsync(), timeout)
-        fills = await asyncio.wait_for(self._ib.reqExecutionsAsync(truth.execution_filter(executions_since)), timeout)
-        completed = await asyncio.wait_for(self._ib.reqCompletedOrdersAsync(False), timeout)
-        return BrokerTruth(
-            open_orders=truth.open_orders(trades, client_id), positions=truth.positions(held),
-            executions=truth.executions(fills, executions_since, client_id), time=self._clock(),
-            completed_orders=truth.completed_orders(completed, self._completed_reasons),
-        )
+        return await truth.fetch(self._ib, self.config.timeout, self._client_id(), executions_since,
+                                 clock=self._clock, completed_reasons=self._completed_reasons)
 
     def query(self, executions_since: float | None = None) -> BrokerTruth:
         _no_running_loop("query()", "await broker.fetch_truth(executions_since)")
@@ -422,6 +376,15 @@ class IBBroker:
 
     def latest_quote(self, symbol: str) -> Quote | None:
         return self.market.latest_quote(symbol)
+
+
+def refused(command: Command, code: int, why: str, now: float) -> BrokerEvent:
+    """The refusal of a command the adapter answers itself (nothing was sent)."""
+    if isinstance(command, PlaceOrder):
+        return OrderRejected(command.order_ref, None, code, why, now)
+    if isinstance(command, ModifyOrder):
+        return ReplaceRejected(command.order_ref, command.order_id, code, why, now)
+    return CancelRejected(command.order_ref, command.order_id, code, why, now)
 
 
 def _no_running_loop(what: str, instead: str) -> None:

@@ -25,15 +25,16 @@ attached child the same `parentId` while the parent still works. Two IB facts sh
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import math
 from collections.abc import Sequence
 from decimal import Decimal
 
-from ib_async import Contract, Order
+from ib_async import IB, Contract, Order, OrderStatus, Trade, TradeLogEntry
 from ib_async.util import UNSET_DOUBLE
 
 from broker.ib.registry import Figures, OrderRecord
-from supervisor.port import Action, Command, Instrument, OrderType, PlaceOrder, SecType
+from supervisor.port import Action, Command, Instrument, ModifyOrder, OrderType, PlaceOrder, SecType
 
 
 def stock_contract(symbol: str) -> Contract:
@@ -162,3 +163,32 @@ def port_order_type(kind: str) -> OrderType | None:
         return OrderType(kind.upper())
     except ValueError:
         return None
+
+
+def modify_for(record: OrderRecord, command: ModifyOrder, parent: OrderRecord | None) -> tuple[Figures, Order]:
+    """The figures a modify asks for (what it leaves out stays as intended) and the order that
+    re-sends them under the record's id: an attached child keeps its parentId while the parent
+    works, and goes alone once the parent filled or ended."""
+    held = record.intended
+    target = Figures(command.quantity if command.quantity is not None else held.quantity,
+                     command.limit_price if command.limit_price is not None else held.limit_price,
+                     command.stop_price if command.stop_price is not None else held.stop_price)
+    parent_id = 0
+    if parent is not None and parent.order_id and not (parent.filled or parent.cancelled):
+        parent_id = parent.order_id
+    return target, modified_order(record, target, parent_id=parent_id)
+
+
+def book_in_ib_async(ib: IB, contract: Contract, order: Order) -> None:
+    """What `ib.placeOrder` records of a new order once written: its Trade, PendingSubmit (the
+    adapter writes with `client.placeOrder`, then books the whole batch)."""
+    wrapper = ib.wrapper
+    order.clientId = wrapper.clientId
+    key = wrapper.orderKey(wrapper.clientId, order.orderId, order.permId)
+    if key in wrapper.trades:
+        return  # IB already answered (ib_async made the Trade from its openOrder)
+    status = OrderStatus(orderId=order.orderId, status=OrderStatus.PendingSubmit)
+    now = datetime.datetime.now(wrapper.defaultTimezone)
+    trade = Trade(contract, order, status, [], [TradeLogEntry(now, status.status)])
+    wrapper.trades[key] = trade
+    ib.newOrderEvent.emit(trade)

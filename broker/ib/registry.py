@@ -18,7 +18,7 @@ IB messages name orders three ways, and each is trusted only so far:
 from __future__ import annotations
 
 import attrs
-from ib_async import Contract, Order
+from ib_async import IB, Contract, Order
 
 from supervisor.port import PlaceOrder
 
@@ -52,6 +52,14 @@ class OrderRecord:
 
 
 class OrderRegistry:
+    def fresh_order_id(self, ib: IB, client_id: int) -> int:
+        """An order id neither ib_async's books nor ours hold live (ids are reused after a Gateway restart)."""
+        for _ in range(10_000):
+            order_id = ib.client.getReqId()
+            if (client_id, order_id) not in ib.wrapper.trades and not self.holds_live_id(client_id, order_id):
+                return order_id
+        raise RuntimeError(f"IBBroker: no free order id for client {client_id} after 10000 tries")
+
     def __init__(self) -> None:
         self.by_ref: dict[str, OrderRecord] = {}
         self._by_perm: dict[int, OrderRecord] = {}

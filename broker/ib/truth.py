@@ -16,16 +16,17 @@ into port values, one function per answer:
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
-from ib_async import ExecutionFilter, Fill, Trade
+from ib_async import IB, ExecutionFilter, Fill, Trade
 from ib_async import Position as IBPosition
 from loguru import logger
 
 from broker.ib.orders import broker_figures, ib_price, ib_quantity, port_action, port_order_type
 from broker.ib.safety import mask_account
-from supervisor.port import CompletedOrder, ExecutionReported, OpenOrder, Position
+from supervisor.port import BrokerTruth, CompletedOrder, ExecutionReported, OpenOrder, Position
 
 # executions are asked for from a little before `executions_since`: IB filters by whole seconds of
 # execution time, while the caller's mark is an arrival time on its own clock. A few duplicates
@@ -113,3 +114,19 @@ def completed_orders(trades: Iterable[Trade], reasons: dict[int, str]) -> tuple[
             order_id=order.orderId if order.orderId > 0 else None,  # 0 after a reconnect: match by permId/ref
         ))
     return tuple(out)
+
+
+async def fetch(ib: IB, timeout: float, client_id: int, executions_since: float | None, *,
+                clock: Callable[[], float], completed_reasons: dict[int, str]) -> BrokerTruth:
+    """Asked one after the other: open orders of every client, positions, executions since a time
+    (every client's), completed orders. Where an order moved between two answers, its executions
+    are the truth that wins."""
+    trades = await asyncio.wait_for(ib.reqAllOpenOrdersAsync(), timeout)
+    held = await asyncio.wait_for(ib.reqPositionsAsync(), timeout)
+    fills = await asyncio.wait_for(ib.reqExecutionsAsync(execution_filter(executions_since)), timeout)
+    completed = await asyncio.wait_for(ib.reqCompletedOrdersAsync(False), timeout)
+    return BrokerTruth(
+        open_orders=open_orders(trades, client_id), positions=positions(held),
+        executions=executions(fills, executions_since, client_id), time=clock(),
+        completed_orders=completed_orders(completed, completed_reasons),
+    )

@@ -1,7 +1,9 @@
 """Allocation: the entry's shares go to the ladder's levels in order, each level up to its size, so
 a level's stop and target cover its shares as they arrive. A level's pairs answer for its shares
-together: the newest takes what the others do not. When the entry is done, a level with no share is
-dropped. The OCA pair machine decides what each allocation means for its legs (`allocate`, `drop`).
+together: the newest takes what the others do not. A pair grows to take more only while growing
+cannot race the broker (`can_grow`); otherwise the extra shares get a pair of their own. When the
+entry is done, a level with no share is dropped. The OCA pair machine decides what each allocation
+means for its legs (`allocate`, `drop`).
 
 Also here: the caps IB's OCA groups put on each member (`refresh_caps`), and a level's successor
 pair (`add_pair`), named so that no orderRef is ever used twice.
@@ -29,10 +31,13 @@ def allocate(ch: Choreography, trade: TradeRecord, *, final: bool) -> None:
         pairs = [p for p in trade.pairs if p.level == level]
         current = pairs[-1] if pairs else None
         others = sum(p.allocated for p in pairs[:-1])
-        if current is None or (current.done and share > others + current.allocated):
+        more = current is not None and share > others + current.allocated
+        if current is None or (more and (current.done or not can_grow(current))):
             if share == 0:
                 continue
             taken = others + (current.allocated if current is not None else 0)
+            if current is not None and not current.done:
+                current.target_qty = current.allocated  # it keeps what it covers; the new pair the rest
             current = ch.new_pair(trade, level, target=size - taken, allocated=share - taken,
                                   repairs_left=trade.pairs[0].repairs_left if trade.pairs else 0)
         elif not current.done:
@@ -48,6 +53,14 @@ def allocate(ch: Choreography, trade: TradeRecord, *, final: bool) -> None:
         step = ch.desk.fire(ch.m.pair, current, trade, event)
         if step is not None:
             ch.run(trade, step.intents)
+
+
+def can_grow(pair: PairModel) -> bool:
+    """A pair takes more of its level's shares by growing its legs only while no leg of it has
+    executed: a grow sets the size outright, so one that lands after a target fill it crossed would
+    undo IB's OCA reduction (an exit larger than the position, cut again one fill behind while the
+    target keeps filling). Else the extra shares get a pair of their own at the same prices."""
+    return pair.exited == 0
 
 
 def add_pair(trade: TradeRecord, level: int, *, target: int, allocated: int, repairs_left: int) -> PairModel:

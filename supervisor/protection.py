@@ -81,6 +81,11 @@ class Protection:
     def tell(self, trade: TradeRecord, *, leg_changed: bool = False, stop_lost: bool = False) -> None:
         now = measure(trade)
         current = MEASURE_OF_STATE[trade.cover]
+        if now is current is Measure.COVERED and trade.state == "protecting":
+            # more shares arrived and the stops placed for them covered them at once: the Cover
+            # machine never left `covered`, the Trade still hears that it is
+            self.desk.fire(self.m.trade, trade, trade, "covered")
+            return
         if now is not current:
             event = f"became_{now.value}"
         elif now in (Measure.EXCESS, Measure.ORPHANED) and leg_changed:
@@ -157,6 +162,7 @@ class Protection:
         if trade.ladder == "flattening" and trade.flattens < self.desk.policy.max_flatten_orders:
             return  # they go out at the market once nothing works; a stop would race that order
         self.restore_levels(trade)  # a level that lost a leg restores it in its own OCA group first
+        self.fit_levels(trade)  # a level held back by reduce-only grows to its shares first
         uncovered = held - coverage(trade) - claimed_by_ladder(trade)
         if uncovered <= 0:
             return
@@ -201,6 +207,16 @@ class Protection:
             step = self.desk.fire(self.m.pair, pair, trade, "repair")
             if step is not None:
                 self.restore(trade, step.intents)
+
+    def fit_levels(self, trade: TradeRecord) -> None:
+        """Levels whose working stop is smaller than their shares (reduce-only held a placement or a
+        grow back) are told again (`allocate`: the pair grows its legs if there is room now)."""
+        for pair in trade.pairs:
+            if pair.state in ("armed", "reducing") and pair.sl.live and \
+                    working(trade, leg_of(pair.sl), settling=True) < pair.remaining:
+                step = self.desk.fire(self.m.pair, pair, trade, "allocate")
+                if step is not None:
+                    self.restore(trade, step.intents)
 
     def shrink(self, trade: TradeRecord) -> None:
         """Cut the working exits down to the position (reduce-only)."""

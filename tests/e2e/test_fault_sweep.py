@@ -31,6 +31,7 @@ FOUND_ELSEWHERE = {
     ("gap", 2, 204): "a rejected target's level stayed without its take-profit until the close",
     ("gap", 4, 89): "a rejected stop's replacement was held while other exits were cut: its level bare for a minute",
     ("gap", 4, 124): "the same, with a dropped acknowledgement and a status without its fill",
+    ("gap", 5, 87): "a stop grown after its target's fills, cut one fill behind for five steps while the target filled",
 }
 
 

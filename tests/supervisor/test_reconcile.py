@@ -232,9 +232,13 @@ def test_shares_counted_outside_are_recounted_at_the_next_reconciliation() -> No
     h.settle(shrink)
     h.settle(h.feed(replace_ok("tp1"), replace_ok("sl1")))
     h.clock.advance(60)  # the position was a broker's glitch: it holds 100 again
-    h.settle(h.sup.reconcile(BrokerTruth(
+    grow = h.sup.reconcile(BrokerTruth(
         open_orders=(open_order(h, "tp1", 40), open_order(h, "sl1", 40)),
-        positions=(Position(symbol="ABC", quantity=100),), executions=(entry,), time=h.clock.now)))
+        positions=(Position(symbol="ABC", quantity=100),), executions=(entry,), time=h.clock.now))
+    # the level's own legs grow back to its shares (no emergency stop beside them)
+    assert {c.order_ref: c.quantity for c in grow if isinstance(c, ModifyOrder)} == {"T1:tp1": 100, "T1:sl1": 100}
+    assert not [c for c in grow if isinstance(c, PlaceOrder)]
+    h.feed(replace_ok("tp1"), replace_ok("sl1"))
     assert [e.shares for e in h.of_type(ev.PositionClosedOutside)] == [60, 0]
     trade = h.sup.trade("T1")
     assert (trade.position, trade.stop_coverage) == (100, 100)

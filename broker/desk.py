@@ -4,7 +4,9 @@ How it works. The desk owns a `JournalRecorder` (the supervisor, every input and
 a `Runner` carrying events and commands between it and the broker, and one `Watch` per armed
 breakout. Whoever drives it (the sim driver below, or a live loop) hands it market data:
 `on_bar(symbol, bar)` for completed 1-minute bars, `on_open` for a bar's first price, `on_fast_bar`
-for second bars; and calls `pump()` so broker events reach the supervisor.
+for second bars; and calls `pump()` so broker events reach the supervisor. A bar goes only to the
+watchers it concerns: the watching ones are kept in a `WatcherBook` by symbol and, for fast entry,
+by the threshold a second bar's close must reach (found by bisection, not by asking every watcher).
 
 - Arming journals the watcher (`{"watcher": {"event": "armed", "setup": ...}}`) and the symbol's bars
   seen so far; automatic take-profits are computed then, from that history. A market entry's trade is
@@ -44,6 +46,7 @@ from strategies.breakout import (
     Trigger,
     price_entry,
 )
+from strategies.breakout.book import WatcherBook
 from supervisor.events import SupervisorEvent
 from supervisor.journal import Kind
 from supervisor.journal_recorder import JournalRecorder
@@ -120,6 +123,7 @@ class Desk:
         self.broker = broker
         self.market = market
         self.watches: dict[str, Watch] = {}
+        self._watching: WatcherBook[str] = WatcherBook()  # the watches still watching, by symbol and level
         self._listeners: list[Listener] = []
         self._bars_journaled: dict[str, float] = {}  # symbol -> start of the last bar journaled
         self.resumed: list[WatcherEvent] = []  # what a restart re-armed (for a listener that came later)
@@ -171,6 +175,7 @@ class Desk:
             self.runner.execute(self.supervisor.arm(reference))
             watch.prearmed = True
         self.watches[setup.trade_id] = watch
+        self._watching.add(setup.trade_id, setup.symbol, watch.watcher)
         return watch
 
     def _journal_bars(self, symbol: str, bars: Iterable[Bar]) -> None:
@@ -189,21 +194,27 @@ class Desk:
         return set(self._bars_journaled)
 
     def watched_symbols(self) -> set[str]:
-        return {w.symbol for w in self.watches.values() if w.active}
+        return self._watching.symbols()
+
+    def _of(self, trade_ids: list[str]) -> list[Watch]:
+        watches = self.watches
+        return [watches[trade_id] for trade_id in trade_ids]
 
     def on_bar(self, symbol: str, bar: Bar) -> None:
-        watching = [w for w in self.watches.values() if w.active and w.symbol == symbol]
+        watching = self._of(self._watching.of_symbol(symbol))
         if symbol in self._bars_journaled or watching:
             self._journal_bars(symbol, [bar])
         for watch in watching:
             self._handle(watch, watch.watcher.on_bar(bar))
 
     def on_open(self, symbol: str, time: float, price: float) -> None:
-        for watch in [w for w in self.watches.values() if w.active and w.symbol == symbol]:
+        for watch in self._of(self._watching.of_symbol(symbol)):
             self._handle(watch, watch.watcher.on_open(time, price))
 
     def on_fast_bar(self, symbol: str, bar: Bar) -> None:
-        for watch in [w for w in self.watches.values() if w.active and w.symbol == symbol]:
+        """A second bar: only the watchers whose fast threshold its close reaches are asked (the book's
+        bisection); the others cannot fire on it and a fast bar changes nothing else in a watcher."""
+        for watch in self._of(self._watching.fast_candidates(symbol, bar.close)):
             self._handle(watch, watch.watcher.on_fast_bar(bar))
 
     def end_of_data(self) -> None:
@@ -229,6 +240,7 @@ class Desk:
 
     def _end(self, watch: Watch, kind: str, time: float, detail: str) -> None:
         watch.status, watch.detail = kind, detail
+        self._watching.remove(watch.trade_id)
         self._note(watch, kind, time, detail)
         if watch.prearmed:
             self.runner.execute(self.supervisor.expire(watch.trade_id))
@@ -250,6 +262,7 @@ class Desk:
             self._end(watch, "refused", now, f"{trigger.rule} at {trigger.price:g}, but {priced}: nothing sent")
             return
         watch.status = "fired"
+        self._watching.remove(watch.trade_id)
         watch.detail = f"{trigger.rule} at {trigger.price:g}; entry {priced.basis}"
         self._note(watch, "fired", now, watch.detail, price=trigger.price, rule=trigger.rule,
                    entry_price=priced.price, bars_watched=trigger.bars_watched)
@@ -310,6 +323,7 @@ class Desk:
             watch.prearmed = trade is not None and trade.leg("entry").state == "armed"
             if not watch.active:
                 continue
+            self._watching.add(watch.trade_id, watch.symbol, watch.watcher)
             resumed = WatcherEvent(trade_id=watch.trade_id, symbol=watch.symbol, kind="resumed",
                                    time=self.market.now(), detail="re-armed from the journal")
             self.resumed.append(resumed)

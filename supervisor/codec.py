@@ -159,32 +159,39 @@ _Plan = tuple[tuple[str, str, bool, _Decoder, frozenset[type[Any]]], ...]
 _PLANS: dict[type[Any], _Plan] = {}
 
 
+_ABSENT = object()
+
+
 def decode(data: Mapping[str, Any]) -> Any:
     """The value `encode` made `data` from. Raises `CodecError` naming the type and the field."""
-    if not isinstance(data, Mapping):
+    if type(data) is not dict and not isinstance(data, Mapping):  # a dict (json's) skips the ABC check
         raise CodecError(f"expected an encoded value (a dict with 'type'), got {type(data).__name__}")
     name = data.get("type")
-    if not isinstance(name, str):
-        raise CodecError(f"encoded value has no 'type' name: {dict(data)!r:.200}")
-    entry = _REGISTRY.get(name)
+    entry = _REGISTRY.get(name) if type(name) is str else None
     if entry is None:
-        raise CodecError(f"unknown type {name!r}: not registered with supervisor.codec")
+        if not isinstance(name, str):
+            raise CodecError(f"encoded value has no 'type' name: {dict(data)!r:.200}")
+        entry = _REGISTRY.get(name)
+        if entry is None:
+            raise CodecError(f"unknown type {name!r}: not registered with supervisor.codec")
     plan = _PLANS.get(entry.cls)
     if plan is None:  # (a class without fields has an empty plan: compiled once too)
         plan = _compile(entry)
     kwargs: dict[str, Any] = {}
+    get, absent = data.get, _ABSENT
     for field, alias, has_default, decoder, accepts in plan:
-        if field in data:
-            value = data[field]
-            if type(value) in accepts:
-                kwargs[alias] = value
-                continue
-            try:
-                kwargs[alias] = decoder(value)
-            except _Bad as bad:
-                raise CodecError(f"{name}.{field}{bad.path}: {bad.message}") from bad.__cause__
-        elif not has_default:
-            raise CodecError(f"{name}: missing field {field!r}")
+        value = get(field, absent)  # one lookup per field (a restart decodes every checkpoint)
+        if value is absent:
+            if not has_default:
+                raise CodecError(f"{name}: missing field {field!r}")
+            continue
+        if type(value) in accepts:
+            kwargs[alias] = value
+            continue
+        try:
+            kwargs[alias] = decoder(value)
+        except _Bad as bad:
+            raise CodecError(f"{name}.{field}{bad.path}: {bad.message}") from bad.__cause__
     if len(data) > len(kwargs) + 1:
         known = {f for f, _, _ in entry.fields}
         extra = sorted(k for k in data if k != "type" and k not in known)
@@ -393,7 +400,12 @@ def _literal_decoder(allowed: tuple[Any, ...]) -> _Decoder:
 
 
 def _enum_decoder(cls: type[enum.Enum]) -> _Decoder:
+    members = {m.value: m for m in cls if type(m.value) in (str, int)}  # the stored values, exactly
+
     def member(value: Any) -> Any:
+        found = members.get(value) if type(value) in (str, int) else None
+        if found is not None and type(found.value) is type(value):
+            return found  # what cls(value) returns, without the enum machinery
         try:
             return cls(value)
         except ValueError:

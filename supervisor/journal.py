@@ -32,10 +32,10 @@ fsync policies, and what each risks (SQLite in WAL mode; "committed" means the w
 The JSONL stream is never fsynced: a crash can tear its last line (repaired on the next open)
 and a power loss can lose its tail; the SQLite file is the journal of record.
 
-Opening checks the file (see journal_store: quick_check, schema version, checksums, seq gaps) and
-the JSONL tail, and returns what it found in `Journal.report`; anything unusual is also logged as
-a warning. A JSONL stream that is behind the database (a crash between the commit and the JSONL
-write) is caught up from the database on open.
+Opening checks the file (see journal_store: quick_check, schema version, checksums, seq gaps; one
+pass over the rows, which also notes what a restart replays) and the JSONL tail, and returns what
+it found in `Journal.report`; anything unusual is also logged as a warning. A JSONL stream that
+is behind the database (a crash between the commit and the JSONL write) is caught up from the database on open.
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ from supervisor.journal_store import (
     Store,
     read_restore_rows,
     read_rows,
+    read_rows_at,
 )
 
 __all__ = [
@@ -314,10 +315,16 @@ class Journal:
     def restore_records(self) -> Iterator[Record]:
         """What a restart replays: every input, except those of a trade recorded before its newest
         checkpoint, which comes instead, in its place. Decided in SQL, so a long history of closed
-        trades is neither read nor decoded."""
+        trades is neither read nor decoded. Right after opening (nothing appended since), the open's
+        scan already noted which rows these are: they are fetched by seq, the table is not scanned
+        again."""
         if not self._closing:
             self.flush()
-        for row in read_restore_rows(self.path):
+        seqs = self._store.restore_seqs
+        with self._lock:
+            fresh = seqs is not None and self._next_seq - 1 == self.report.last_seq
+        rows = read_rows_at(self.path, seqs) if fresh and seqs is not None else read_restore_rows(self.path)
+        for row in rows:
             yield to_record(row)
 
     def records(self, after_seq: int = 0, *, kinds: Collection[Kind] | None = None) -> Iterator[Record]:

@@ -8,6 +8,10 @@ schema version check (newer or unknown: `JournalVersionError`; older: migrated s
 refused), WAL mode and the caller's `synchronous` level, then a scan of every row: the first row
 whose checksum fails starts the corrupted tail, which is moved (with every row after it) into a
 `quarantine` table, never silently used and never destroyed; gaps in `seq` are reported and kept.
+That scan is the one pass over the file a restart makes: while it verifies each row it also notes
+which rows a restart replays (`Store.restore_seqs`: the inputs, except those of a trade recorded
+before its newest checkpoint, and that checkpoint), so `read_rows_at` then fetches only those, by
+primary key, instead of a second scan of the whole table.
 
 Only the journal's writer thread writes, through `insert` (one transaction per batch); readers
 open their own connection (`read_rows`), which WAL lets run beside the writer.
@@ -110,23 +114,26 @@ def connect(path: Path) -> sqlite3.Connection:
 class Store:
     """The writing connection. Not thread-safe by itself: the journal serializes every call."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path, findings: StoreFindings) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: Path, findings: StoreFindings,
+                 restore_seqs: list[int] | None = None) -> None:
         self._conn = conn
         self.path = path
         self.findings = findings
+        # what a restart replays, noted by the scan on open (in seq order); None when not known
+        self.restore_seqs = restore_seqs
 
     @classmethod
     def open(cls, path: Path, synchronous: str) -> Store:
         conn = connect(path)
         try:
-            findings = _prepare(conn, path, synchronous)
+            findings, restore_seqs = _prepare(conn, path, synchronous)
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise JournalCorruptError(f"{path}: not a readable journal database ({exc})") from exc
         except BaseException:
             conn.close()
             raise
-        return cls(conn, path, findings)
+        return cls(conn, path, findings, restore_seqs)
 
     def insert(self, rows: Sequence[Row]) -> None:
         conn = self._conn
@@ -173,6 +180,30 @@ def read_restore_rows(path: Path) -> Iterator[Row]:
         conn.close()
 
 
+def read_rows_at(path: Path, seqs: Sequence[int]) -> Iterator[Row]:
+    """The rows of `seqs` (ascending), by primary key, in that order; checksums verified (a row
+    changed since it was scanned is never silently read)."""
+    conn = connect(path)
+    try:
+        for start in range(0, len(seqs), _CHUNK):
+            chunk = seqs[start:start + _CHUNK]
+            cursor = conn.execute(f"SELECT {COLUMNS} FROM records WHERE seq IN ({', '.join('?' * len(chunk))}) "
+                                  "ORDER BY seq", chunk)
+            while batch := cursor.fetchmany(1024):
+                for row in batch:
+                    if not row_is_intact(row):
+                        raise JournalCorruptError(
+                            f"{path}: record seq {row[0]} fails its checksum (changed after it was written); "
+                            "reopen the journal to quarantine it and everything after it"
+                        )
+                    yield row
+    finally:
+        conn.close()
+
+
+_CHUNK = 900  # seqs per query: well under SQLite's bound on parameters
+
+
 def read_rows(
     path: Path, after_seq: int = 0, *, verify: bool = True, kinds: Collection[str] | None = None
 ) -> Iterator[Row]:
@@ -198,7 +229,7 @@ def read_rows(
         conn.close()
 
 
-def _prepare(conn: sqlite3.Connection, path: Path, synchronous: str) -> StoreFindings:
+def _prepare(conn: sqlite3.Connection, path: Path, synchronous: str) -> tuple[StoreFindings, list[int]]:
     problems = tuple(str(r[0]) for r in conn.execute("PRAGMA quick_check").fetchall())
     if problems != ("ok",):
         raise JournalCorruptError(f"{path}: PRAGMA quick_check found damage: {'; '.join(problems[:5])}")
@@ -215,8 +246,8 @@ def _prepare(conn: sqlite3.Connection, path: Path, synchronous: str) -> StoreFin
     if str(mode).lower() != "wal":
         raise JournalError(f"{path}: could not switch to WAL mode (journal_mode is {mode!r})")
     conn.execute(f"PRAGMA synchronous = {synchronous}")
-    records, last, gaps, failure = _scan(conn)
-    return StoreFindings(created, SCHEMA_VERSION, migrated_from, problems, records, last, gaps, failure)
+    records, last, gaps, failure, restore = _scan(conn)
+    return StoreFindings(created, SCHEMA_VERSION, migrated_from, problems, records, last, gaps, failure), restore
 
 
 def _check_version(conn: sqlite3.Connection, path: Path) -> int | None:
@@ -253,15 +284,45 @@ def _check_version(conn: sqlite3.Connection, path: Path) -> int | None:
     return version
 
 
-def _scan(conn: sqlite3.Connection) -> tuple[int, int, tuple[SeqGap, ...], ChecksumFailure | None]:
+_INPUTS = frozenset(("broker_event", "meta"))
+
+
+def _scan(conn: sqlite3.Connection) -> tuple[int, int, tuple[SeqGap, ...], ChecksumFailure | None, list[int]]:
+    """Every row once, in seq order: its checksum, the gaps, and what a restart replays (the seqs
+    `read_restore_rows` selects: inputs of trades with no checkpoint and of no trade, a trade's
+    inputs after its newest checkpoint, and that checkpoint). The scan stops at the first row whose
+    checksum fails, so what it noted is exactly what remains once the tail is quarantined."""
     count, last, gaps, bad = 0, 0, [], None
-    for row in conn.execute(f"SELECT {COLUMNS} FROM records ORDER BY seq"):
-        if not row_is_intact(row):
-            bad = row[0]
+    loose: list[int] = []  # inputs of no trade (a commission report, a tick)
+    since: dict[str, list[int]] = {}  # trade -> its inputs after its newest checkpoint so far
+    newest: dict[str, int] = {}  # trade -> its newest checkpoint so far
+    inputs, intact = _INPUTS, row_is_intact
+    cursor = conn.execute(f"SELECT {COLUMNS} FROM records ORDER BY seq")
+    while batch := cursor.fetchmany(1024):
+        for row in batch:
+            seq = row[0]
+            if not intact(row):
+                bad = seq
+                break
+            if seq != last + 1:
+                gaps.append(SeqGap(last, seq))
+            count, last = count + 1, seq
+            kind, trade_id = row[1], row[4]
+            if kind in inputs:
+                if trade_id is None:
+                    loose.append(seq)
+                else:
+                    since.setdefault(trade_id, []).append(seq)
+            elif kind == "checkpoint" and trade_id is not None:
+                newest[trade_id] = seq
+                since[trade_id] = []
+        if bad is not None:
             break
-        if row[0] != last + 1:
-            gaps.append(SeqGap(last, row[0]))
-        count, last = count + 1, row[0]
+    cursor.close()
+    restore = [*loose, *newest.values()]
+    for seqs in since.values():
+        restore += seqs
+    restore.sort()
     failure = None
     if bad is not None:
         conn.execute("BEGIN IMMEDIATE")
@@ -272,4 +333,4 @@ def _scan(conn: sqlite3.Connection) -> tuple[int, int, tuple[SeqGap, ...], Check
         moved = conn.execute("DELETE FROM records WHERE seq >= ?", (bad,)).rowcount
         conn.execute("COMMIT")
         failure = ChecksumFailure(bad, moved)
-    return count, last, tuple(gaps), failure
+    return count, last, tuple(gaps), failure, restore

@@ -7,11 +7,19 @@ whole state, `supervisor.checkpoint`) stands for the trade's inputs before it: t
 clock reads each record's recorded time (`ReplayClock`), so every deadline and grace period comes
 out as it did; afterwards it reads the live clock again. What happened while the process was down
 is not in the journal: reconcile with broker truth next.
+
+The cyclic garbage collector is paused while the records are decoded and applied: a restart
+builds hundreds of thousands of objects that all stay alive (each checkpoint's values, each
+trade's machines), and CPython's collector, set off by the count of allocations, would otherwise
+walk the growing heap of survivors again and again for nothing (half the time of decoding the
+checkpoints of 10,000 closed trades). It is resumed when the replay ends, however it ends.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import contextlib
+import gc
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from supervisor import codec
@@ -47,7 +55,25 @@ class ReplayClock:
         return self.live() if self.replaying is None else self.replaying
 
 
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection inside (for a bulk load whose objects all survive); the
+    collector is enabled again afterwards if it was enabled before."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def replay(cls: type[S], records: Iterable[RecordLike], clock: Clock, policy: Policy | None = None) -> S:
+    with collector_paused():
+        return _replay(cls, records, clock, policy)
+
+
+def _replay(cls: type[S], records: Iterable[RecordLike], clock: Clock, policy: Policy | None) -> S:
     replay_clock = ReplayClock(clock)
     supervisor = cls(replay_clock, policy)
     for record in records:

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -54,16 +55,24 @@ class RegularHours:
         return cls(opens, closes, timezone)
 
     def contains(self, bar: Bar) -> bool:
-        zone = ZoneInfo(self.timezone)
-        start = dt.datetime.fromtimestamp(bar.time, zone)
-        end = dt.datetime.fromtimestamp(bar.end, zone)
-        if start.date() != end.date() and end.time() != dt.time(0, 0):
-            return False  # spans midnight: never inside a day session
-        end_time = dt.time(23, 59, 59, 999999) if end.time() == dt.time(0, 0) else end.time()
-        return self.open <= start.time() and end_time <= self.close
+        return _inside(self.open, self.close, self.timezone, bar.time, bar.end)
 
     def describe(self) -> str:
         return f"{self.open:%H:%M}-{self.close:%H:%M} {self.timezone}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _inside(opens: dt.time, closes: dt.time, timezone: str, start_at: float, end_at: float) -> bool:
+    """Whether a bar from `start_at` to `end_at` lies in the session. Cached: a desk's watchers all
+    ask about the same bar times (each symbol's minute ends at once), and the answer depends on
+    nothing else; the time-zone arithmetic is done once per bar time, not once per watcher."""
+    zone = ZoneInfo(timezone)
+    start = dt.datetime.fromtimestamp(start_at, zone)
+    end = dt.datetime.fromtimestamp(end_at, zone)
+    if start.date() != end.date() and end.time() != dt.time(0, 0):
+        return False  # spans midnight: never inside a day session
+    end_time = dt.time(23, 59, 59, 999999) if end.time() == dt.time(0, 0) else end.time()
+    return opens <= start.time() and end_time <= closes
 
 
 class MinuteBars:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+import attrs
 import pytest
 
 from strategies.breakout import BreakoutWatcher, Expired, Failed, FastEntry, MinuteBars, RegularHours, Trigger
@@ -151,6 +152,17 @@ def test_the_session_is_in_the_exchange_time_zone_across_daylight_saving() -> No
     assert hours.contains(Bar(winter, 1, 1, 1, 1))
     assert hours.contains(Bar(summer, 1, 1, 1, 1))
     assert not hours.contains(Bar(winter - 60, 1, 1, 1, 1))
+
+
+def test_one_bar_time_is_answered_for_each_window_and_zone_apart() -> None:
+    # the answers are cached by bar time: another window or zone asking about the same bar is not
+    # given the first one's answer
+    bar = Bar(at(9, 0), 100, 100, 100, 100)
+    assert not RegularHours().contains(bar)
+    assert RegularHours.parse("04:00-20:00").contains(bar)
+    assert not RegularHours().contains(bar)
+    assert RegularHours.parse("09:30-16:00", "Europe/London").contains(bar)  # 13:00 in London
+    assert not RegularHours().contains(attrs.evolve(bar, seconds=23 * 3600.0))  # ends the next day
 
 
 @pytest.mark.parametrize("text", ["9:30", "09:30-25:00", "16:00-09:30", "abc"])

@@ -24,19 +24,26 @@ import enum
 import math
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 import attrs
 
 from supervisor import events as _events
 from supervisor import port as _port
+from supervisor.codec_values import Bad as _Bad
+from supervisor.codec_values import Decoder as _Decoder
+from supervisor.codec_values import dict_decoder as _dict_decoder
+from supervisor.codec_values import enum_decoder as _enum_decoder
+from supervisor.codec_values import fail as _fail
+from supervisor.codec_values import fixed_tuple_decoder as _fixed_tuple_decoder
+from supervisor.codec_values import literal_decoder as _literal_decoder
+from supervisor.codec_values import sequence_decoder as _sequence_decoder
 
 __all__ = ["CodecError", "decode", "encode", "is_registered", "register", "registered"]
 
 T = TypeVar("T")
 JsonDict = dict[str, Any]
-_Decoder = Callable[[Any], Any]
 
 
 class CodecError(ValueError):
@@ -146,13 +153,6 @@ def _encode_item(item: object, owner: str, field: str) -> Any:
 # builds no location string).
 
 
-class _Bad(Exception):  # noqa: N818 - internal: turned into a CodecError naming the place
-    def __init__(self, message: str, path: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.path = path  # below the field: "[2]", "['key']", ...
-
-
 # (field name, constructor keyword, has a default, decoder, the value types its decoder returns as
 # they are: those skip the call) of every field set by __init__
 _Plan = tuple[tuple[str, str, bool, _Decoder, frozenset[type[Any]]], ...]
@@ -212,10 +212,6 @@ def _compile(entry: _Entry) -> _Plan:
                  for field, alias, has_default in entry.fields)
     _PLANS[entry.cls] = plan
     return plan
-
-
-def _fail(expected: str, got: object) -> _Bad:
-    return _Bad(f"expected {expected}, got {got!r:.100}")
 
 
 def _dec_any(value: Any) -> Any:
@@ -337,81 +333,6 @@ def _union_decoder(tp: Any, options: list[_Decoder]) -> _Decoder:
         raise _fail(f"a value of {tp}", value)
 
     return union
-
-
-def _located(index: object, bad: _Bad) -> _Bad:
-    return _Bad(bad.message, f"[{index!r}]{bad.path}")
-
-
-def _sequence_decoder(item: _Decoder, kind: type[Any]) -> _Decoder:
-    def sequence(value: Any) -> Any:
-        if not isinstance(value, list):
-            raise _fail("a list", value)
-        try:
-            return kind([item(x) for x in value])
-        except _Bad:
-            for i, x in enumerate(value):  # only on a failure: which item
-                try:
-                    item(x)
-                except _Bad as bad:
-                    raise _located(i, bad) from bad.__cause__
-            raise
-
-    return sequence
-
-
-def _fixed_tuple_decoder(items: list[_Decoder]) -> _Decoder:
-    def fixed(value: Any) -> Any:
-        if not isinstance(value, list) or len(value) != len(items):
-            raise _fail(f"a list of {len(items)} items", value)
-        out = []
-        for i, (dec, x) in enumerate(zip(items, value, strict=True)):
-            try:
-                out.append(dec(x))
-            except _Bad as bad:
-                raise _located(i, bad) from bad.__cause__
-        return tuple(out)
-
-    return fixed
-
-
-def _dict_decoder(item: _Decoder) -> _Decoder:
-    def mapping(value: Any) -> Any:
-        if not isinstance(value, dict):
-            raise _fail("an object", value)
-        out = {}
-        for k, v in value.items():
-            try:
-                out[k] = item(v)
-            except _Bad as bad:
-                raise _located(k, bad) from bad.__cause__
-        return out
-
-    return mapping
-
-
-def _literal_decoder(allowed: tuple[Any, ...]) -> _Decoder:
-    def literal(value: Any) -> Any:
-        if value in allowed:
-            return value
-        raise _fail(f"one of {allowed!r}", value)
-
-    return literal
-
-
-def _enum_decoder(cls: type[enum.Enum]) -> _Decoder:
-    members = {m.value: m for m in cls if type(m.value) in (str, int)}  # the stored values, exactly
-
-    def member(value: Any) -> Any:
-        found = members.get(value) if type(value) in (str, int) else None
-        if found is not None and type(found.value) is type(value):
-            return found  # what cls(value) returns, without the enum machinery
-        try:
-            return cls(value)
-        except ValueError:
-            raise _fail(f"a {cls.__name__} value ({', '.join(repr(m.value) for m in cls)})", value) from None
-
-    return member
 
 
 def _nested_decoder(cls: type[Any]) -> _Decoder:

@@ -105,7 +105,7 @@ class Console(cmd.Cmd):
         self._guard(lambda: self._breakout(shlex.split(arg)))
 
     def _breakout(self, tokens: list[str]) -> None:
-        from broker.cli.breakout import build_setup, merge_values
+        from broker.cli.setup import build_setup, merge_values
 
         if tokens and tokens[0].lower() == "cancel":
             if len(tokens) < 2:

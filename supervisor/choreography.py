@@ -205,6 +205,8 @@ class Choreography:
         """A leg of a level that still holds shares is gone: a new one takes its place in the same
         OCA group (the stop first), and the lost one is retired (its executions still count). A
         leg reduce-only would block is not built: the next fact (the exits shrinking) restores it."""
+        if not self.desk.connected:
+            return  # offline: restored by the repair the reconciliation runs, nothing spent now
         left = pair.remaining
         for attr in ("sl", "tp"):
             old = leg_of(getattr(pair, attr))

@@ -160,12 +160,15 @@ class Supervisor:
         stamp = getattr(event, "time", 0.0)
         self._run_deadlines(min(stamp, self.desk.now) if stamp else self.desk.now)
         if isinstance(event, ConnectionLost):
+            self.desk.connected = False
             self._lose_contact()
         elif isinstance(event, CommissionReported):
             self._commission(event)
         elif isinstance(event, BrokerNotice):
             self._emit(ev.BrokerNoticeReceived(trade_id="", code=event.code, message=event.message))
-        elif not isinstance(event, ConnectionRestored):  # the runner reconciles after a restore
+        elif isinstance(event, ConnectionRestored):
+            self.desk.connected = True  # the runner reconciles now: what is due is placed then
+        else:
             routed = self._route(event)
             if routed is not None:
                 trade, leg = routed
@@ -190,6 +193,7 @@ class Supervisor:
 
     def reconcile(self, truth: BrokerTruth) -> list[Command]:
         commands = self._begin()
+        self.desk.connected = True  # the broker answered
         self.reconciler.reconcile(truth)
         self._run_deadlines()
         return commands + self._end()
@@ -304,7 +308,8 @@ class Supervisor:
     def _fast_exits(self, trade: TradeRecord, leg: LegRecord, event: BrokerEvent) -> list[Command]:
         """The ladder built at arm time, when this execution fills a detached entry in one piece
         and no level has been touched: what the machines will decide, handed out before they do."""
-        if not (isinstance(event, ExecutionReported) and leg is trade.entry and trade.ladder == "waiting"
+        if not (isinstance(event, ExecutionReported) and self.desk.connected and leg is trade.entry
+                and trade.ladder == "waiting"
                 and not trade.attached and leg.filled == 0 and event.qty == trade.quantity
                 and event.action is leg.order.action and leg.state in ("pending", "sent", "working")
                 and self.execs.classify(event.exec_id) is ExecKind.NEW

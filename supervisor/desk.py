@@ -38,6 +38,10 @@ class Desk:
         self.machines = Machinery(emit)
         self.deadlines = Deadlines()
         self.now = 0.0
+        # the broker link as the port last reported it (ConnectionLost; ConnectionRestored or a
+        # reconciliation): while it is down no new exit is handed out, it could only come back
+        # refused (504) and spend a repair or an emergency stop; the reconciliation places it
+        self.connected = True
         self.outbox: list[Command] = []
         self.handed_out: set[str] = set()
         self.by_ref: dict[str, tuple[TradeRecord, LegRecord]] = {}  # routing: orderRef first
@@ -63,6 +67,8 @@ class Desk:
         order = leg.order
         if qty is not None and qty != order.quantity:
             order = attrs.evolve(order, quantity=qty)
+        if leg.role is not Role.ENTRY and not self.connected and order.order_ref not in self.handed_out:
+            return False
         if leg.role is not Role.ENTRY and order.parent_ref is None:
             budget = max(position(trade), 0)
             after = exposure(trade, extra=order)

@@ -112,9 +112,12 @@ class Protection:
             self._cover(trade, "grace_elapsed")
 
     def grace_over(self, trade: TradeRecord) -> None:
-        """The grace period is spent already (an outage, a reconciliation): act now."""
+        """The grace period is spent already (an outage, a reconciliation): act now. A gap already
+        reported is repaired again: its repair may not have gone (the link was down)."""
         if trade.cover in ("short", "orphaned"):
             self._cover(trade, "grace_elapsed")
+        elif trade.cover == "gap":
+            self._cover(trade, "protection_lost")
 
     # -- Cover intents -----------------------------------------------------------------------------
     def _do_start_grace(self, trade: TradeRecord) -> None:
@@ -154,8 +157,8 @@ class Protection:
     def repair(self, trade: TradeRecord) -> None:
         """Put the shares no stop protects under an emergency stop (after cancelling an exposed
         level's target, which works those same shares)."""
-        if self.desk.policy.coverage_gaps is CoverageAction.WARN:
-            return
+        if self.desk.policy.coverage_gaps is CoverageAction.WARN or not self.desk.connected:
+            return  # offline: the reconciliation after the reconnect repairs at once
         held = position(trade)
         if trade.ladder == "detaching":
             return  # the detached ladder takes these shares once the bracket's children are gone

@@ -31,6 +31,8 @@ FOUND_ELSEWHERE = {
     ("gap", 2, 204): "a rejected target's level stayed without its take-profit until the close",
     ("gap", 4, 89): "a rejected stop's replacement was held while other exits were cut: its level bare for a minute",
     ("gap", 4, 124): "the same, with a dropped acknowledgement and a status without its fill",
+    ("gap", 6, 185): "orders handed out while the link was down came back 504 and spent every emergency stop",
+    ("reversal", 6, 185): "the same on the reversal day: a gap reported offline was never repaired after",
     ("gap", 5, 87): "a stop grown after its target's fills, cut one fill behind for five steps while the target filled",
 }
 

@@ -242,3 +242,20 @@ def test_shares_counted_outside_are_recounted_at_the_next_reconciliation() -> No
     assert [e.shares for e in h.of_type(ev.PositionClosedOutside)] == [60, 0]
     trade = h.sup.trade("T1")
     assert (trade.position, trade.stop_coverage) == (100, 100)
+
+
+def test_nothing_new_goes_out_while_the_link_is_down_and_the_gap_is_repaired_at_the_reconnect() -> None:
+    """An order handed out while the link is down comes back refused (504): it would spend a repair
+    or an emergency stop for nothing. The reconciliation after the reconnect repairs at once."""
+    h = Harness()
+    h.settle(h.submit(plan(tps=(11.0,))))
+    h.feed(ConnectionLost(time=h.clock.now))
+    during = h.feed(execution("entry", 100, 10.0, "x-entry"))  # its report arrives before the line drops
+    during += h.tick(30.0)  # grace long past
+    assert not [c for c in during if isinstance(c, PlaceOrder)]
+    h.feed(ConnectionRestored(time=h.clock.now))
+    after = h.sup.reconcile(BrokerTruth(positions=(Position(symbol="ABC", quantity=100),),
+                                        executions=(execution("entry", 100, 10.0, "x-entry"),), time=h.clock.now))
+    stops = [c for c in after if isinstance(c, PlaceOrder) and c.order_type is OrderType.STOP]
+    assert sum(c.quantity for c in stops) == 100
+    assert not h.of_type(ev.ProtectionFailed)

@@ -110,6 +110,9 @@ def _parse_faults(values: Sequence[str]) -> list[Fault]:
               help="when the broker sizes an exit differently from the plan")
 @click.option("--orphan-policy", type=click.Choice(["warn", "cancel"]), default="warn", show_default=True,
               help="when an exit works with no position left")
+@click.option("--targets-crossed", type=click.Choice(["keep", "drop", "shift"]), default="drop", show_default=True,
+              help="the entry filled at or beyond a take-profit: drop the crossed levels into the next, shift the "
+                   "targets by the slippage, or keep them")
 @click.option("--journal", "journal_path", type=click.Path(dir_okay=False), default=None,
               help="append every input and output of the supervisor to this new SQLite journal")
 @click.option("--quiet", is_flag=True, help="print only the summary")
@@ -120,8 +123,8 @@ def _parse_faults(values: Sequence[str]) -> list[Fault]:
 def run(*, csv_path: str | None, symbol: str, trade_id: str, side: str, level: float, qty: int, entry_type: str,
         entry_price: float, tps: Sequence[str], allocs: Sequence[str], sls: Sequence[str], exit_mode: str,
         confirm: str, watch_after: float, max_bars: int | None, sim_faults: Sequence[str], mismatch_policy: str,
-        orphan_policy: str, journal_path: str | None, quiet: bool, broker_name: str, host: str | None,
-        port: int | None, client_id: int | None, live: bool | None, idle_timeout: float | None,
+        orphan_policy: str, targets_crossed: str, journal_path: str | None, quiet: bool, broker_name: str,
+        host: str | None, port: int | None, client_id: int | None, live: bool | None, idle_timeout: float | None,
         **control: Any) -> None:
     """Arm a breakout ladder on a broker and supervise it through the day: the embedded simulated
     exchange (default), or TWS / IB Gateway with --broker ib.
@@ -167,7 +170,7 @@ def run(*, csv_path: str | None, symbol: str, trade_id: str, side: str, level: f
     except PlanError as exc:
         field = exc.field.split("[")[0]
         raise click.BadParameter(str(exc), param_hint=_OPTION_OF_FIELD.get(field, field)) from None
-    policy = Policy(quantity_mismatch=mismatch_policy, orphan_exits=orphan_policy)
+    policy = Policy(quantity_mismatch=mismatch_policy, orphan_exits=orphan_policy, targets_crossed=targets_crossed)
     if journal_path is not None and Path(journal_path).exists():
         # a journal holds one process's history: replaying it into a fresh simulated day would mix two
         raise click.BadParameter(f"{journal_path} exists; give a new file", param_hint="--journal")

@@ -23,3 +23,25 @@ def test_run_refuses_bad_numbers(args: tuple[str, ...], option: str, named: str)
     assert option in result.output
     assert named in result.output
     assert "TradeArmed" not in result.output
+
+
+def test_targets_crossed_by_the_fill_are_dropped_into_the_next_level_by_default() -> None:
+    # a market entry fills near 100.66 on the bundled day: TP1 at 100.60 is already behind it
+    result = invoke("run", "--entry", "market", "--entry-price", "100.5", "--tp", "100.6,101.7,102.4")
+    assert_clean_exit(result, 0)
+    assert "TargetsCrossed" in result.output
+    assert "action=drop targets=101.7/102.4 allocation=70/30" in result.output
+    assert "limit_price=100.6" not in result.output  # the crossed target never went out
+
+
+def test_targets_crossed_can_shift_the_ladder() -> None:
+    result = invoke("run", "--entry", "market", "--entry-price", "100.5", "--tp", "100.6,101.7,102.4",
+                    "--targets-crossed", "shift")
+    assert_clean_exit(result, 0)
+    assert "action=shift" in result.output
+
+
+def test_targets_crossed_names_a_bad_choice() -> None:
+    result = invoke("run", "--targets-crossed", "sideways")
+    assert_clean_exit(result, 2)
+    assert "--targets-crossed" in result.output

@@ -25,6 +25,13 @@ by the threshold a second bar's close must reach (found by bisection, not by ask
   chased late). Fast (second) bars are not journaled: a resumed watcher replays the minute bars.
   After a restart, `catch_up()` reconciles the restored trades with the broker's truth (what
   happened while the process was down: missed fills, vanished orders, positions).
+- Market-data health (`strategies.health`): every symbol a watcher watches has a `BarStreamMonitor`
+  on the desk's clock, told of each bar and asked by `check_health()` (the driver calls it as time
+  passes). Its re-subscriptions go to the market-data port (`subscribe_bars`; the market source
+  when it has one). Every bar a watcher sees goes through its `FreshBars`: a bar older than the
+  freshness limit when it arrives (one a re-subscription brought back after a stall) is shown to
+  no watcher. The health events are emitted and journaled (`{"health": {"event": ...}}`); a
+  restart does not replay a bar journaled as stale into the watchers.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
@@ -47,6 +54,15 @@ from strategies.breakout import (
     price_entry,
 )
 from strategies.breakout.book import WatcherBook
+from strategies.health import (
+    BarStreamEvent,
+    BarStreamMonitor,
+    FreshBars,
+    HealthPolicy,
+    MonitorOutput,
+    Resubscribe,
+    StaleBarIgnored,
+)
 from supervisor.events import SupervisorEvent
 from supervisor.journal import Kind
 from supervisor.journal_recorder import JournalRecorder
@@ -75,7 +91,8 @@ class WatcherEvent:
     leg: str = ""
 
 
-DeskEvent = SupervisorEvent | WatcherEvent
+HealthEvent = BarStreamEvent | StaleBarIgnored
+DeskEvent = SupervisorEvent | WatcherEvent | HealthEvent
 Listener = Callable[[DeskEvent], None]
 
 
@@ -87,6 +104,13 @@ class MarketSource(Protocol):
     def latest_quote(self, symbol: str) -> Quote | None: ...
 
 
+@runtime_checkable
+class BarSubscriber(Protocol):
+    """The part of a `MarketDataPort` the desk uses: asking for a symbol's bars again."""
+
+    def subscribe_bars(self, symbol: str, bar_seconds: int) -> None: ...
+
+
 @attrs.define(eq=False)
 class Watch:
     setup: BreakoutSetup
@@ -95,6 +119,7 @@ class Watch:
     prearmed: bool = False  # a market entry: the trade is armed in the supervisor already
     detail: str = ""
     armed_seq: int = 0
+    fresh: FreshBars[Signal] | None = attrs.field(default=None, eq=False)  # set by the desk
 
     @property
     def trade_id(self) -> str:
@@ -115,7 +140,8 @@ class DeskError(ValueError):
 
 class Desk:
     def __init__(self, recorder: JournalRecorder, broker: BrokerPort, market: MarketSource,
-                 risk: RiskDesk | None = None) -> None:
+                 risk: RiskDesk | None = None, *, bars: BarSubscriber | None = None,
+                 health: HealthPolicy | None = None) -> None:
         self.recorder = recorder
         # the calls that decide go through the risk desk when there is one (it wraps the recorder)
         self.risk = risk
@@ -127,16 +153,20 @@ class Desk:
         self._listeners: list[Listener] = []
         self._bars_journaled: dict[str, float] = {}  # symbol -> start of the last bar journaled
         self.resumed: list[WatcherEvent] = []  # what a restart re-armed (for a listener that came later)
+        self.health = health or HealthPolicy()
+        self.bars = bars if bars is not None else market if isinstance(market, BarSubscriber) else None
+        self.monitors: dict[str, BarStreamMonitor] = {}  # symbol -> its stream's health, while watched
         self.runner = Runner(self.supervisor, broker, on_event=self._emit)
 
     @classmethod
     def open(cls, journal: str | Path, broker: BrokerPort, market: MarketSource, policy: Policy | None = None,
-             *, session: dict[str, Any] | None = None, risk: RiskFactory | None = None) -> Desk:
+             *, session: dict[str, Any] | None = None, risk: RiskFactory | None = None,
+             bars: BarSubscriber | None = None, health: HealthPolicy | None = None) -> Desk:
         """Open (or create) the journal, restore every trade and re-arm the watchers that had not ended.
         `risk(recorder, records)` puts a RiskDesk in front (its book rebuilt from the records)."""
         recorder = JournalRecorder.open(journal, market.now, policy)
         controls = risk(recorder, list(recorder.journal.records())) if risk is not None else None
-        desk = cls(recorder, broker, market, controls)
+        desk = cls(recorder, broker, market, controls, bars=bars, health=health)
         if session is not None and recorder.journal.last_seq == 0:
             recorder.journal.append("meta", {"session": session})
         desk._resume()
@@ -155,6 +185,11 @@ class Desk:
                   "detail": detail, **extra}
         self.recorder.journal.append("meta", {"watcher": record})
         self._emit(WatcherEvent(trade_id=watch.trade_id, symbol=watch.symbol, kind=kind, time=time, detail=detail))
+
+    def _health_note(self, event: HealthEvent, **extra: Any) -> None:
+        record = {"event": type(event).__name__, **attrs.asdict(event), **extra}
+        self.recorder.journal.append("meta", {"health": record})
+        self._emit(event)
 
     # -- arming ----------------------------------------------------------------------------------
     def arm(self, setup: BreakoutSetup) -> Watch:
@@ -175,8 +210,16 @@ class Desk:
             self.runner.execute(self.supervisor.arm(reference))
             watch.prearmed = True
         self.watches[setup.trade_id] = watch
-        self._watching.add(setup.trade_id, setup.symbol, watch.watcher)
+        self._watch(watch)
         return watch
+
+    def _watch(self, watch: Watch) -> None:
+        """A watcher starts watching: its bars through `FreshBars`, its symbol's stream monitored."""
+        watch.fresh = FreshBars(watch.watcher, self.health)
+        self._watching.add(watch.trade_id, watch.symbol, watch.watcher)
+        if watch.symbol not in self.monitors:
+            self.monitors[watch.symbol] = BarStreamMonitor(watch.symbol, 60.0, started=self.market.now(),
+                                                           policy=self.health)
 
     def _journal_bars(self, symbol: str, bars: Iterable[Bar]) -> None:
         last = self._bars_journaled.get(symbol, -math.inf)
@@ -204,8 +247,17 @@ class Desk:
         watching = self._of(self._watching.of_symbol(symbol))
         if symbol in self._bars_journaled or watching:
             self._journal_bars(symbol, [bar])
+        now = self.market.now()
+        self._heard(symbol, bar, now)
+        stale: list[tuple[Watch, StaleBarIgnored]] = []
         for watch in watching:
-            self._handle(watch, watch.watcher.on_bar(bar))
+            assert watch.fresh is not None
+            seen = watch.fresh.on_bar(bar, now)
+            if isinstance(seen, StaleBarIgnored):
+                stale.append((watch, seen))
+            else:
+                self._handle(watch, seen)
+        self._ignored(stale, bar)
 
     def on_open(self, symbol: str, time: float, price: float) -> None:
         for watch in self._of(self._watching.of_symbol(symbol)):
@@ -214,8 +266,48 @@ class Desk:
     def on_fast_bar(self, symbol: str, bar: Bar) -> None:
         """A second bar: only the watchers whose fast threshold its close reaches are asked (the book's
         bisection); the others cannot fire on it and a fast bar changes nothing else in a watcher."""
+        now = self.market.now()
+        self._heard(symbol, bar, now)
+        stale: list[tuple[Watch, StaleBarIgnored]] = []
         for watch in self._of(self._watching.fast_candidates(symbol, bar.close)):
-            self._handle(watch, watch.watcher.on_fast_bar(bar))
+            assert watch.fresh is not None
+            ignored = watch.fresh.stale(bar, now)
+            if ignored is not None:
+                stale.append((watch, ignored))
+            else:
+                self._handle(watch, watch.watcher.on_fast_bar(bar))
+        self._ignored(stale, bar)
+
+    # -- market-data health -------------------------------------------------------------------------
+    def _heard(self, symbol: str, bar: Bar, now: float) -> None:
+        monitor = self.monitors.get(symbol)
+        if monitor is not None:
+            self._carry(monitor.on_bar(bar, now))
+
+    def _ignored(self, stale: list[tuple[Watch, StaleBarIgnored]], bar: Bar) -> None:
+        """One note per stale bar, naming the watchers it was kept from."""
+        if stale:
+            self._health_note(stale[0][1], bar_time=bar.time, bar_seconds=bar.seconds,
+                              trade_ids=[watch.trade_id for watch, _ in stale])
+
+    def check_health(self) -> None:
+        """Time passed: each watched symbol's monitor notices a stall, re-subscribes, or gives up.
+        A symbol no watcher watches any more is no longer monitored."""
+        now = self.market.now()
+        watched = self._watching.symbols()
+        for symbol in list(self.monitors):
+            if symbol not in watched:
+                del self.monitors[symbol]
+            else:
+                self._carry(self.monitors[symbol].check(now))
+
+    def _carry(self, outputs: list[MonitorOutput]) -> None:
+        for output in outputs:
+            if isinstance(output, Resubscribe):
+                if self.bars is not None:
+                    self.bars.subscribe_bars(output.symbol, int(output.bar_seconds))
+            else:
+                self._health_note(output)
 
     def end_of_data(self) -> None:
         """The stream is over: every watcher still watching expires (nothing was sent for it)."""
@@ -299,11 +391,16 @@ class Desk:
     # -- restart ------------------------------------------------------------------------------------
     def _resume(self) -> None:
         bars: dict[str, list[tuple[int, Bar]]] = {}
+        stale: set[tuple[str, float]] = set()  # (symbol, bar start) of the bars no watcher was shown
         for record in self.recorder.journal.records(kinds=_META):
             value = record.value
             if not isinstance(value, dict):
                 continue
-            if "bar" in value:
+            if "health" in value:
+                note = value["health"]
+                if note.get("event") == "StaleBarIgnored":
+                    stale.add((note["symbol"], note["bar_time"]))
+            elif "bar" in value:
                 b = value["bar"]
                 bar = Bar(b["time"], b["open"], b["high"], b["low"], b["close"], volume=b["volume"],
                           seconds=b["seconds"], symbol=b["symbol"])
@@ -323,13 +420,13 @@ class Desk:
             watch.prearmed = trade is not None and trade.leg("entry").state == "armed"
             if not watch.active:
                 continue
-            self._watching.add(watch.trade_id, watch.symbol, watch.watcher)
+            self._watch(watch)
             resumed = WatcherEvent(trade_id=watch.trade_id, symbol=watch.symbol, kind="resumed",
                                    time=self.market.now(), detail="re-armed from the journal")
             self.resumed.append(resumed)
             self._emit(resumed)
             for seq, bar in bars.get(watch.symbol, []):
-                if seq > watch.armed_seq:
+                if seq > watch.armed_seq and (watch.symbol, bar.time) not in stale:
                     signal = watch.watcher.on_bar(bar)
                     if isinstance(signal, Trigger):
                         self._end(watch, "missed", bar.end,

@@ -25,13 +25,11 @@ by the threshold a second bar's close must reach (found by bisection, not by ask
   chased late). Fast (second) bars are not journaled: a resumed watcher replays the minute bars.
   After a restart, `catch_up()` reconciles the restored trades with the broker's truth (what
   happened while the process was down: missed fills, vanished orders, positions).
-- Market-data health (`strategies.health`): every symbol a watcher watches has a `BarStreamMonitor`
-  on the desk's clock, told of each bar and asked by `check_health()` (the driver calls it as time
-  passes). Its re-subscriptions go to the market-data port (`subscribe_bars`; the market source
-  when it has one). Every bar a watcher sees goes through its `FreshBars`: a bar older than the
-  freshness limit when it arrives (one a re-subscription brought back after a stall) is shown to
-  no watcher. The health events are emitted and journaled (`{"health": {"event": ...}}`); a
-  restart does not replay a bar journaled as stale into the watchers.
+- Market-data health (broker/desk_health.py): each watched symbol's bar stream is monitored on the
+  desk's clock (`check_health()`, called by the driver as time passes) and asked for again through
+  the market-data port after a stall. Every bar a watcher sees goes through its `FreshBars`: a stale
+  bar is shown to no watcher. Health events are emitted and journaled (`{"health": {...}}`); a
+  restart does not replay a bar journaled as stale.
 """
 
 from __future__ import annotations
@@ -39,10 +37,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol
 
 import attrs
 
+from broker.desk_health import BarSubscriber, HealthEvent, StreamHealth, stale_bars
 from strategies.breakout import (
     BreakoutSetup,
     BreakoutWatcher,
@@ -54,15 +53,7 @@ from strategies.breakout import (
     price_entry,
 )
 from strategies.breakout.book import WatcherBook
-from strategies.health import (
-    BarStreamEvent,
-    BarStreamMonitor,
-    FreshBars,
-    HealthPolicy,
-    MonitorOutput,
-    Resubscribe,
-    StaleBarIgnored,
-)
+from strategies.health import FreshBars, HealthPolicy, StaleBarIgnored
 from supervisor.events import SupervisorEvent
 from supervisor.journal import Kind
 from supervisor.journal_recorder import JournalRecorder
@@ -91,7 +82,6 @@ class WatcherEvent:
     leg: str = ""
 
 
-HealthEvent = BarStreamEvent | StaleBarIgnored
 DeskEvent = SupervisorEvent | WatcherEvent | HealthEvent
 Listener = Callable[[DeskEvent], None]
 
@@ -102,13 +92,6 @@ class MarketSource(Protocol):
     def now(self) -> float: ...
     def history(self) -> list[Bar]: ...
     def latest_quote(self, symbol: str) -> Quote | None: ...
-
-
-@runtime_checkable
-class BarSubscriber(Protocol):
-    """The part of a `MarketDataPort` the desk uses: asking for a symbol's bars again."""
-
-    def subscribe_bars(self, symbol: str, bar_seconds: int) -> None: ...
 
 
 @attrs.define(eq=False)
@@ -153,9 +136,9 @@ class Desk:
         self._listeners: list[Listener] = []
         self._bars_journaled: dict[str, float] = {}  # symbol -> start of the last bar journaled
         self.resumed: list[WatcherEvent] = []  # what a restart re-armed (for a listener that came later)
-        self.health = health or HealthPolicy()
-        self.bars = bars if bars is not None else market if isinstance(market, BarSubscriber) else None
-        self.monitors: dict[str, BarStreamMonitor] = {}  # symbol -> its stream's health, while watched
+        self.health = StreamHealth(health or HealthPolicy(),
+                                   bars if bars is not None else market if isinstance(market, BarSubscriber) else None,
+                                   self._health_note)
         self.runner = Runner(self.supervisor, broker, on_event=self._emit)
 
     @classmethod
@@ -215,11 +198,9 @@ class Desk:
 
     def _watch(self, watch: Watch) -> None:
         """A watcher starts watching: its bars through `FreshBars`, its symbol's stream monitored."""
-        watch.fresh = FreshBars(watch.watcher, self.health)
+        watch.fresh = FreshBars(watch.watcher, self.health.policy)
         self._watching.add(watch.trade_id, watch.symbol, watch.watcher)
-        if watch.symbol not in self.monitors:
-            self.monitors[watch.symbol] = BarStreamMonitor(watch.symbol, 60.0, started=self.market.now(),
-                                                           policy=self.health)
+        self.health.watch(watch.symbol, self.market.now())
 
     def _journal_bars(self, symbol: str, bars: Iterable[Bar]) -> None:
         last = self._bars_journaled.get(symbol, -math.inf)
@@ -248,16 +229,16 @@ class Desk:
         if symbol in self._bars_journaled or watching:
             self._journal_bars(symbol, [bar])
         now = self.market.now()
-        self._heard(symbol, bar, now)
-        stale: list[tuple[Watch, StaleBarIgnored]] = []
+        self.health.heard(symbol, bar, now)
+        stale: list[tuple[str, StaleBarIgnored]] = []
         for watch in watching:
             assert watch.fresh is not None
             seen = watch.fresh.on_bar(bar, now)
             if isinstance(seen, StaleBarIgnored):
-                stale.append((watch, seen))
+                stale.append((watch.trade_id, seen))
             else:
                 self._handle(watch, seen)
-        self._ignored(stale, bar)
+        self.health.ignored(stale, bar)
 
     def on_open(self, symbol: str, time: float, price: float) -> None:
         for watch in self._of(self._watching.of_symbol(symbol)):
@@ -267,47 +248,21 @@ class Desk:
         """A second bar: only the watchers whose fast threshold its close reaches are asked (the book's
         bisection); the others cannot fire on it and a fast bar changes nothing else in a watcher."""
         now = self.market.now()
-        self._heard(symbol, bar, now)
-        stale: list[tuple[Watch, StaleBarIgnored]] = []
+        self.health.heard(symbol, bar, now)
+        stale: list[tuple[str, StaleBarIgnored]] = []
         for watch in self._of(self._watching.fast_candidates(symbol, bar.close)):
             assert watch.fresh is not None
             ignored = watch.fresh.stale(bar, now)
             if ignored is not None:
-                stale.append((watch, ignored))
+                stale.append((watch.trade_id, ignored))
             else:
                 self._handle(watch, watch.watcher.on_fast_bar(bar))
-        self._ignored(stale, bar)
-
-    # -- market-data health -------------------------------------------------------------------------
-    def _heard(self, symbol: str, bar: Bar, now: float) -> None:
-        monitor = self.monitors.get(symbol)
-        if monitor is not None:
-            self._carry(monitor.on_bar(bar, now))
-
-    def _ignored(self, stale: list[tuple[Watch, StaleBarIgnored]], bar: Bar) -> None:
-        """One note per stale bar, naming the watchers it was kept from."""
-        if stale:
-            self._health_note(stale[0][1], bar_time=bar.time, bar_seconds=bar.seconds,
-                              trade_ids=[watch.trade_id for watch, _ in stale])
+        self.health.ignored(stale, bar)
 
     def check_health(self) -> None:
-        """Time passed: each watched symbol's monitor notices a stall, re-subscribes, or gives up.
-        A symbol no watcher watches any more is no longer monitored."""
-        now = self.market.now()
-        watched = self._watching.symbols()
-        for symbol in list(self.monitors):
-            if symbol not in watched:
-                del self.monitors[symbol]
-            else:
-                self._carry(self.monitors[symbol].check(now))
-
-    def _carry(self, outputs: list[MonitorOutput]) -> None:
-        for output in outputs:
-            if isinstance(output, Resubscribe):
-                if self.bars is not None:
-                    self.bars.subscribe_bars(output.symbol, int(output.bar_seconds))
-            else:
-                self._health_note(output)
+        """Time passed: each watched symbol's bar stream is checked (a stall noticed, its bars asked
+        for again, or given up on; see broker/desk_health.py)."""
+        self.health.check(self.market.now(), self._watching.symbols())
 
     def end_of_data(self) -> None:
         """The stream is over: every watcher still watching expires (nothing was sent for it)."""
@@ -391,16 +346,12 @@ class Desk:
     # -- restart ------------------------------------------------------------------------------------
     def _resume(self) -> None:
         bars: dict[str, list[tuple[int, Bar]]] = {}
-        stale: set[tuple[str, float]] = set()  # (symbol, bar start) of the bars no watcher was shown
+        stale = stale_bars(record.value for record in self.recorder.journal.records(kinds=_META))
         for record in self.recorder.journal.records(kinds=_META):
             value = record.value
             if not isinstance(value, dict):
                 continue
-            if "health" in value:
-                note = value["health"]
-                if note.get("event") == "StaleBarIgnored":
-                    stale.add((note["symbol"], note["bar_time"]))
-            elif "bar" in value:
+            if "bar" in value:
                 b = value["bar"]
                 bar = Bar(b["time"], b["open"], b["high"], b["low"], b["close"], volume=b["volume"],
                           seconds=b["seconds"], symbol=b["symbol"])

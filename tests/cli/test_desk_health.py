@@ -13,9 +13,14 @@ from typing import Any
 from cli_helpers import QUICK, assert_clean_exit, invoke
 
 from broker.audit import read_journal
-from broker.sim import load_bars
+from broker.desk import Desk
+from broker.sim import SimBroker, load_bars
 from broker.sim_market import SimExchange
 from broker.sim_session import bundled_day
+from strategies.breakout import BreakoutSetup, FastEntry
+from strategies.health import StaleBarIgnored
+from supervisor.market import Bar, Quote
+from supervisor.plan import EntryType, Side
 
 STALL_THEN_BACK = "stall:2850:180"
 STALL_FOREVER = "stall:2850:30000"
@@ -131,3 +136,112 @@ def test_a_resubscription_during_a_stall_brings_the_withheld_bars_back_once_when
     assert [start for start, _ in back] == [bar.time for bar in day]  # each bar once, oldest first
     replayed = [(start, at) for start, at in back if start in {first + 47 * 60, first + 48 * 60, first + 49 * 60}]
     assert {at for _, at in replayed} == {first + 3030}  # 10:20:30, when the stall is over
+
+
+# -- the desk itself, on a fake clock ---------------------------------------------------------------------
+
+START = 1_710_426_600.0  # 2024-03-14 09:30 in New York
+
+
+class Market:
+    """The desk's market source on a clock the test moves (no market-data port)."""
+
+    def __init__(self) -> None:
+        self.time = START
+        self.asked: list[tuple[str, int, float]] = []
+
+    def now(self) -> float:
+        return self.time
+
+    def history(self) -> list[Bar]:
+        return []
+
+    def latest_quote(self, symbol: str) -> Quote | None:
+        return None
+
+
+class PortMarket(Market):
+    """The same, taking `subscribe_bars` as a market-data port does: each request recorded."""
+
+    def subscribe_bars(self, symbol: str, bar_seconds: int) -> None:
+        self.asked.append((symbol, bar_seconds, self.time))
+
+
+def fast_setup(trade_id: str, symbol: str = "AAA") -> BreakoutSetup:
+    return BreakoutSetup(trade_id=trade_id, symbol=symbol, level=101.0, quantity=10, side=Side.LONG,
+                         entry=EntryType.MARKET, take_profits=(103.0,), stop_losses=(99.0,), fast=FastEntry(0.05))
+
+
+def open_desk(journal: Path, market: Market) -> Desk:
+    return Desk.open(journal, SimBroker([Bar(START, 100.0, 100.0, 100.0, 100.0, 1000.0, 60.0)]), market)
+
+
+def health_notes(desk: Desk) -> list[dict[str, Any]]:
+    return [r.value["health"] for r in desk.recorder.journal.records(kinds=("meta",)) if "health" in r.value]
+
+
+def test_a_stale_second_bar_is_kept_from_a_fast_watcher_and_a_fresh_one_fires_it(tmp_path: Path) -> None:
+    market = PortMarket()
+    desk = open_desk(tmp_path / "j.sqlite", market)
+    seen: list[object] = []
+    desk.subscribe(seen.append)
+    try:
+        desk.arm(fast_setup("up"))
+        market.time = START + 20  # the 1-second bar at START+5 ended 14 s ago: older than 10 s
+        desk.on_fast_bar("AAA", Bar(START + 5, 101.1, 101.1, 101.1, 101.1, 100.0, 1.0, symbol="AAA"))
+        assert desk.watches["up"].status == "watching"
+        assert [type(e) for e in seen if isinstance(e, StaleBarIgnored)] == [StaleBarIgnored]
+        assert [(n["event"], n["trade_ids"], n["bar_time"]) for n in health_notes(desk)] == [
+            ("StaleBarIgnored", ["up"], START + 5)]
+        desk.on_fast_bar("AAA", Bar(START + 19, 101.1, 101.1, 101.1, 101.1, 100.0, 1.0, symbol="AAA"))
+        assert desk.watches["up"].status == "fired"
+    finally:
+        desk.close()
+
+
+def test_the_attempts_are_bounded_and_go_to_the_market_data_port(tmp_path: Path) -> None:
+    market = PortMarket()
+    desk = open_desk(tmp_path / "j.sqlite", market)
+    try:
+        desk.arm(fast_setup("up"))
+        for t in range(0, 600, 5):  # ten silent minutes, checked every 5 s
+            market.time = START + t
+            desk.check_health()
+        assert market.asked == [("AAA", 60, START + 180), ("AAA", 60, START + 210), ("AAA", 60, START + 240)]
+        assert [(n["event"], n["time"] - START) for n in health_notes(desk)] == [
+            ("BarStreamStalled", 180), ("BarStreamRecoveryStarted", 180), ("BarStreamRecoveryStarted", 210),
+            ("BarStreamRecoveryStarted", 240), ("BarStreamRecoveryFailed", 270)]
+        market.time = START + 600
+        desk.on_bar("AAA", Bar(START + 540, 100.0, 100.2, 99.9, 100.1, 1000.0, 60.0, symbol="AAA"))
+        assert health_notes(desk)[-1]["event"] == "BarStreamRecovered"
+        assert health_notes(desk)[-1]["attempts"] == 3
+    finally:
+        desk.close()
+
+
+def test_without_a_port_the_stall_is_still_said_and_an_ended_watcher_stops_the_monitoring(tmp_path: Path) -> None:
+    market = Market()
+    desk = open_desk(tmp_path / "j.sqlite", market)
+    try:
+        desk.arm(fast_setup("up"))
+        desk.arm(fast_setup("other", "BBB"))
+        desk.cancel(["BBB"])
+        market.time = START + 180
+        desk.check_health()
+        assert [(n["event"], n["symbol"]) for n in health_notes(desk)] == [
+            ("BarStreamStalled", "AAA"), ("BarStreamRecoveryStarted", "AAA")]
+        assert desk.health.resubscribed == []  # nothing to carry it out
+        assert set(desk.health.monitors) == {"AAA"}
+    finally:
+        desk.close()
+
+
+def test_the_console_prints_the_health_events() -> None:
+    script = ["breakout SIM level=100.49 qty=100 tp=101.2 sl=99.95 entry=market watch_after=30", "run 10:21",
+              "quit"]
+    result = invoke("console", "--sim-fault", STALL_THEN_BACK, input="\n".join(script) + "\n")
+    assert_clean_exit(result, 0)
+    stalled = "10:19:45  SIM  -      BarStreamStalled           silent_for=180 limit=180 last_bar_end=10:17:00"
+    assert stalled in result.output
+    assert "10:20:30  SIM  -      StaleBarIgnored            bar_end=10:19:00 age=90 limit=10" in result.output
+    assert "watcher fired: close at 100.62" in result.output

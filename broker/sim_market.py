@@ -41,6 +41,35 @@ from supervisor.port import (
 ORDER_ID_BLOCK = 100_000
 
 
+class StallReplay:
+    """A venue's answer to a re-subscription of its bars (the `stall` fault's other half): asked
+    while bars are withheld, or with withheld bars not yet handed out, the next step outside every
+    stall window hands out (`after_step()`) the bars withheld since the last answer, oldest first.
+    Asked while bars flow, nothing changes."""
+
+    def __init__(self, venue: SimBroker) -> None:
+        self.venue = venue
+        self._windows = venue.faults.stalls(venue.bars[0].time)
+        self._answered = 0  # withheld bars handed out again (the venue's `stalled_bars`)
+        self._asked = False
+
+    def stalled(self, time: float) -> bool:
+        return any(start <= time < end for start, end in self._windows)
+
+    def subscribe(self) -> None:
+        if self.stalled(self.venue.now()) or len(self.venue.stalled_bars) > self._answered:
+            self._asked = True
+
+    def after_step(self) -> list[Bar]:
+        """The bars the re-subscription brings back at this step (call after every step)."""
+        if not self._asked or self.stalled(self.venue.now()):
+            return []
+        self._asked = False
+        replayed = self.venue.stalled_bars[self._answered:]
+        self._answered = len(self.venue.stalled_bars)
+        return replayed
+
+
 class SimExchange:
     def __init__(
         self,
@@ -66,14 +95,13 @@ class SimExchange:
         self.last_closed: Bar | None = None
         self.replayed: list[Bar] = []  # bars a re-subscription brought back at this step, oldest first
         self.subscriptions: list[tuple[str, int, float]] = []  # (symbol, bar seconds, when asked)
-        self._answered = 0  # withheld bars handed out again (the first venue's `stalled_bars`)
-        self._resubscribed = False  # a re-subscription waits for the stream to come back
         self._steps = 0
         self._closed = 0  # bars whose close the replay has visited
         for symbol in symbols:
             self.venue(symbol)
         if not self._venues:
             self.venue("SIM")
+        self._replay = StallReplay(self._first)  # every venue replays the same bars: the first one's
 
     # -- venues ----------------------------------------------------------------------------------
     @property
@@ -113,23 +141,16 @@ class SimExchange:
             self._closed += first.last_closed is not None
             if first.now() in self._starts:
                 self.opened = (first.now(), first.last_price)
-            if self._resubscribed and not self._stalled(first.now()):
-                self._resubscribed = False
-                self.replayed = first.stalled_bars[self._answered:]
-                self._answered = len(first.stalled_bars)
-                self._closed += len(self.replayed)
+            self.replayed = self._replay.after_step()
+            self._closed += len(self.replayed)
         return more[0]
-
-    def _stalled(self, time: float) -> bool:
-        return any(start <= time < end for start, end in self._first.faults.stalls(self.bars[0].time))
 
     # -- MarketDataPort (what a desk needs of it) --------------------------------------------------
     def subscribe_bars(self, symbol: str, bar_seconds: int) -> None:
         """Ask for `symbol`'s bars (again). Every symbol gets the replay's bars already, so this only
         matters after a stall: the withheld bars are handed out (`replayed`) once it is over."""
         self.subscriptions.append((symbol, bar_seconds, self.now()))
-        if self._stalled(self.now()) or len(self._first.stalled_bars) > self._answered:
-            self._resubscribed = True
+        self._replay.subscribe()
 
     @property
     def last_price(self) -> float:

@@ -227,7 +227,8 @@ class FreshBars(Generic[SignalT]):
 
     def __init__(self, watcher: Watcher[SignalT], policy: HealthPolicy | None = None) -> None:
         self.watcher = watcher
-        self.limit = (policy or HealthPolicy()).bar_max_age
+        self.policy = policy or HealthPolicy()
+        self.limit = self.policy.bar_max_age
 
     def on_bar(self, bar: Bar, now: float) -> SignalT | StaleBarIgnored | None:
         ignored = self.stale(bar, now)

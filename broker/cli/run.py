@@ -190,6 +190,7 @@ def run(*, csv_path: str | None, symbol: str, trade_id: str, side: str, level: f
             result = run_breakout(
                 plan, level, csv=csv_path, faults=faults, policy=policy, confirm=rule,
                 watch_after=watch_after * 60, max_bars=max_bars, on_event=on_event, make_supervisor=factory,
+                on_health=None if quiet else lambda event: click.echo(format_event(event, timezone)),
             )
     except RiskRefusedError as exc:
         click.echo(f"REFUSED: {exc}")

@@ -245,3 +245,41 @@ def test_the_console_prints_the_health_events() -> None:
     assert stalled in result.output
     assert "10:20:30  SIM  -      StaleBarIgnored            bar_end=10:19:00 age=90 limit=10" in result.output
     assert "watcher fired: close at 100.62" in result.output
+
+
+# -- `order-supervisor run` (run_breakout) watches its stream the same way ------------------------------------
+
+
+def run(*args: str):  # type: ignore[no-untyped-def]
+    return invoke("run", "--tp", "101.2,101.7", "--sl", "99.95", *args)
+
+
+def test_run_notices_the_stall_and_triggers_on_the_first_fresh_bar_only() -> None:
+    result = run("--sim-fault", STALL_THEN_BACK)
+    assert_clean_exit(result, 0)
+    assert health_lines(result.output) == [
+        "10:19:45  SIM  -      BarStreamStalled           silent_for=180 limit=180 last_bar_end=10:17:00",
+        "10:19:45  SIM  -      BarStreamRecoveryStarted   attempt=1 max_attempts=3",
+        "10:20:15  SIM  -      BarStreamRecoveryStarted   attempt=2 max_attempts=3",
+        "10:20:30  SIM  -      BarStreamRecovered         attempts=2 stalled_for=45",
+        "10:20:30  SIM  -      StaleBarIgnored            bar_end=10:18:00 age=150 limit=10",
+        "10:20:30  SIM  -      StaleBarIgnored            bar_end=10:19:00 age=90 limit=10",
+        "10:20:30  SIM  -      StaleBarIgnored            bar_end=10:20:00 age=30 limit=10",
+    ]
+    assert "10:20:45  breakout  entry  LegTransitioned            armed -> triggered (trigger)" in result.output
+    assert result.output.strip().splitlines()[-1].startswith("OK: closed, flat, every leg final")
+
+
+def test_run_with_a_stall_that_never_ends_gives_up_and_expires_with_nothing_sent() -> None:
+    result = run("--sim-fault", STALL_FOREVER)
+    assert_clean_exit(result, 0)
+    assert [line[10:].split()[2] for line in health_lines(result.output)] == [
+        "BarStreamStalled", *["BarStreamRecoveryStarted"] * 3, "BarStreamRecoveryFailed"]
+    assert "OK: expired, nothing sent" in result.output
+    assert "pending -> sent" not in result.output  # the entry never left
+
+
+def test_run_without_a_stall_says_nothing_about_health() -> None:
+    result = run()
+    assert_clean_exit(result, 0)
+    assert health_lines(result.output) == []

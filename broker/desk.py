@@ -41,7 +41,7 @@ from typing import Any, Protocol
 
 import attrs
 
-from broker.desk_health import BarSubscriber, HealthEvent, StreamHealth, stale_bars
+from broker.desk_health import BarSubscriber, HealthEvent, StreamHealth, health_record, stale_bars
 from strategies.breakout import (
     BreakoutSetup,
     BreakoutWatcher,
@@ -170,8 +170,7 @@ class Desk:
         self._emit(WatcherEvent(trade_id=watch.trade_id, symbol=watch.symbol, kind=kind, time=time, detail=detail))
 
     def _health_note(self, event: HealthEvent, **extra: Any) -> None:
-        record = {"event": type(event).__name__, **attrs.asdict(event), **extra}
-        self.recorder.journal.append("meta", {"health": record})
+        self.recorder.journal.append("meta", {"health": health_record(event, **extra)})
         self._emit(event)
 
     # -- arming ----------------------------------------------------------------------------------

@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol, runtime_checkable
 
+import attrs
+
 from strategies.health import (
     BarStreamEvent,
     BarStreamMonitor,
@@ -78,6 +80,11 @@ class StreamHealth:
                     self.resubscribed.append(output)
             else:
                 self._note(output)
+
+
+def health_record(event: HealthEvent, **extra: Any) -> dict[str, Any]:
+    """How a health event is journaled: `{"health": health_record(event)}`, a meta record."""
+    return {"event": type(event).__name__, **attrs.asdict(event), **extra}
 
 
 def stale_bars(values: Iterable[Any]) -> set[tuple[str, float]]:

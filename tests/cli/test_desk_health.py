@@ -283,3 +283,17 @@ def test_run_without_a_stall_says_nothing_about_health() -> None:
     result = run()
     assert_clean_exit(result, 0)
     assert health_lines(result.output) == []
+
+
+def test_run_journals_the_health_events_and_the_journal_still_reads(tmp_path: Path) -> None:
+    journal = tmp_path / "run.sqlite"
+    result = run("--sim-fault", STALL_THEN_BACK, "--journal", str(journal), "--quiet")
+    assert_clean_exit(result, 0)
+    assert health_lines(result.output) == []  # --quiet prints no event line
+    health = notes(journal, "health")
+    assert [h["event"] for h in health] == ["BarStreamStalled", "BarStreamRecoveryStarted", "BarStreamRecoveryStarted",
+                                            "BarStreamRecovered", *["StaleBarIgnored"] * 3]
+    assert [h["bar_end"] - h["time"] for h in health if h["event"] == "StaleBarIgnored"] == [-150.0, -90.0, -30.0]
+    trades = invoke("trades", "--journal", str(journal))
+    assert_clean_exit(trades, 0)
+    assert "breakout" in trades.output

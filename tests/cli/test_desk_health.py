@@ -297,3 +297,42 @@ def test_run_journals_the_health_events_and_the_journal_still_reads(tmp_path: Pa
     trades = invoke("trades", "--journal", str(journal))
     assert_clean_exit(trades, 0)
     assert "breakout" in trades.output
+
+
+def test_on_a_terminal_the_health_lines_print_beside_the_live_table() -> None:
+    """A pseudo-terminal: the rich table is redrawn in place and the health lines (through the
+    table's console) come out whole, the run ending as it does piped."""
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root), "TERM": "xterm-256color", "COLUMNS": "120", "LINES": "50"}
+    command = [sys.executable, "-m", "broker.cli", "breakout", "arm", *QUICK, "--sim-fault", STALL_THEN_BACK]
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(command, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=root)
+    os.close(slave)
+    chunks: list[bytes] = []
+    try:
+        while select.select([master], [], [], 60)[0]:  # a guard against a hung child, not a timing
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not data:
+                break
+            chunks.append(data)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    out = b"".join(chunks).decode("utf-8", errors="replace")
+    assert proc.returncode == 0, out
+    assert "order-supervisor  " in out  # the live table
+    assert "10:19:45  SIM  -      BarStreamStalled           silent_for=180" in out
+    assert "10:20:30  SIM  -      StaleBarIgnored            bar_end=10:19:00 age=90 limit=10" in out
+    assert "OK: closed, flat" in out

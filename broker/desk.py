@@ -258,6 +258,10 @@ class Desk:
                 self._handle(watch, watch.watcher.on_fast_bar(bar))
         self.health.ignored(stale, bar)
 
+    def streams_started(self) -> None:
+        """The bar streams start now (after a restart's catch-up): no stall counts from before."""
+        self.health.subscribed(self.market.now())
+
     def check_health(self) -> None:
         """Time passed: each watched symbol's bar stream is checked (a stall noticed, its bars asked
         for again, or given up on; see broker/desk_health.py)."""

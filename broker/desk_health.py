@@ -54,6 +54,12 @@ class StreamHealth:
         if symbol not in self.monitors:
             self.monitors[symbol] = BarStreamMonitor(symbol, BAR_SECONDS, started=now, policy=self.policy)
 
+    def subscribed(self, now: float) -> None:
+        """Every stream starts again at `now` (a restarted process caught up to where its journal
+        stopped): the silence counts from here, not from when the monitors were made."""
+        for symbol in self.monitors:
+            self.monitors[symbol] = BarStreamMonitor(symbol, BAR_SECONDS, started=now, policy=self.policy)
+
     def heard(self, symbol: str, bar: Bar, now: float) -> None:
         monitor = self.monitors.get(symbol)
         if monitor is not None:

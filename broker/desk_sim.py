@@ -76,6 +76,7 @@ class SimDriver:
             if not self.exchange.step():
                 self.finish()
             self.desk.pump()
+        self.desk.streams_started()  # the bars flow to the desk from here: no stall counts from before
 
     def run_bars(self, count: int) -> None:
         """Step until `count` bars have closed (or the data ends)."""

@@ -336,3 +336,14 @@ def test_on_a_terminal_the_health_lines_print_beside_the_live_table() -> None:
     assert "10:19:45  SIM  -      BarStreamStalled           silent_for=180" in out
     assert "10:20:30  SIM  -      StaleBarIgnored            bar_end=10:19:00 age=90 limit=10" in out
     assert "OK: closed, flat" in out
+
+
+def test_a_restart_that_catches_up_reports_no_stall_for_the_time_it_was_down(tmp_path: Path) -> None:
+    """The replay skips 09:30-10:10 to where the journal stopped: the stream starts again there."""
+    journal = tmp_path / "j.sqlite"
+    assert_clean_exit(arm("--journal", str(journal), "--until", "10:10"), 0)
+    again = arm("--journal", str(journal))
+    assert_clean_exit(again, 0)
+    assert "sim-100.49: resumed from the journal (watching)" in again.output
+    assert health_lines(again.output) == []
+    assert "10:19:45  sim-100.49 watcher  fired" in again.output

@@ -14,11 +14,12 @@ watcher's signal into a trigger or an expiry, expires a watcher the data ended o
 says when the trade is over (`finished`) and sums it up (`result`). `run_breakout` drives it on the
 simulated exchange; `broker.ib.session.run_breakout_ib` drives the same object on IB.
 
-`run_breakout` also watches the bar stream's health on the sim's clock (`broker.desk_health`, as the
-breakout desk does): a stall (fault `stall:WHEN:SECONDS`) is noticed, the bars asked for again (the
-sim's `StallReplay` answers once the stall is over), and a bar older than the freshness limit when
-it arrives is not shown to the watcher (`BreakoutRun.on_bar(bar, now)`); the health events go to
-`on_health` and into the result (`SessionResult.health`).
+Given a `HealthPolicy` (`health=`; `order-supervisor run` gives one), `run_breakout` also watches
+the bar stream's health on the sim's clock (`broker.desk_health`, as the breakout desk does): a
+stall (fault `stall:WHEN:SECONDS`) is noticed, the bars asked for again (the sim's `StallReplay`
+answers once the stall is over), and a bar older than the freshness limit when it arrives is not
+shown to the watcher (`BreakoutRun.on_bar(bar, now)`); the health events go to `on_health` and into
+the result (`SessionResult.health`). Without one, a stall's bars stay lost, as before.
 
 The bundled day ships inside this package (`broker/data/breakout_day.csv`, a copy of what
 `examples/data/generate_day.py` writes), so the default run works from an installed wheel.
@@ -254,7 +255,8 @@ def run_breakout(
     runner = run.runner
     replay = StallReplay(sim)
     stream = StreamHealth(run.fresh.policy, _Resubscribe(replay), run.note)
-    stream.watch(plan.symbol, sim.now())
+    if health is not None:  # without a policy the stream is not watched (as before health existed)
+        stream.watch(plan.symbol, sim.now())
 
     run.arm()
     runner.pump()
@@ -265,7 +267,7 @@ def run_breakout(
         closed = sim.last_closed
         for bar in [*replay.after_step(), *([closed] if closed is not None else [])]:
             stream.heard(plan.symbol, bar, sim.now())
-            if run.on_bar(bar, sim.now()):
+            if run.on_bar(bar, sim.now() if health is not None else None):
                 runner.pump()
         stream.check(sim.now(), {plan.symbol} if run.signal is None else set())
     run.end_of_data()

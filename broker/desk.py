@@ -25,6 +25,11 @@ by the threshold a second bar's close must reach (found by bisection, not by ask
   chased late). Fast (second) bars are not journaled: a resumed watcher replays the minute bars.
   After a restart, `catch_up()` reconciles the restored trades with the broker's truth (what
   happened while the process was down: missed fills, vanished orders, positions).
+- Market-data health (broker/desk_health.py): each watched symbol's bar stream is monitored on the
+  desk's clock (`check_health()`, called by the driver as time passes) and asked for again through
+  the market-data port after a stall. Every bar a watcher sees goes through its `FreshBars`: a stale
+  bar is shown to no watcher. Health events are emitted and journaled (`{"health": {...}}`); a
+  restart does not replay a bar journaled as stale.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from typing import Any, Protocol
 
 import attrs
 
+from broker.desk_health import BarSubscriber, HealthEvent, StreamHealth, health_record, stale_bars
 from strategies.breakout import (
     BreakoutSetup,
     BreakoutWatcher,
@@ -47,6 +53,7 @@ from strategies.breakout import (
     price_entry,
 )
 from strategies.breakout.book import WatcherBook
+from strategies.health import FreshBars, HealthPolicy, StaleBarIgnored
 from supervisor.events import SupervisorEvent
 from supervisor.journal import Kind
 from supervisor.journal_recorder import JournalRecorder
@@ -75,7 +82,7 @@ class WatcherEvent:
     leg: str = ""
 
 
-DeskEvent = SupervisorEvent | WatcherEvent
+DeskEvent = SupervisorEvent | WatcherEvent | HealthEvent
 Listener = Callable[[DeskEvent], None]
 
 
@@ -95,6 +102,7 @@ class Watch:
     prearmed: bool = False  # a market entry: the trade is armed in the supervisor already
     detail: str = ""
     armed_seq: int = 0
+    fresh: FreshBars[Signal] | None = attrs.field(default=None, eq=False)  # set by the desk
 
     @property
     def trade_id(self) -> str:
@@ -115,7 +123,8 @@ class DeskError(ValueError):
 
 class Desk:
     def __init__(self, recorder: JournalRecorder, broker: BrokerPort, market: MarketSource,
-                 risk: RiskDesk | None = None) -> None:
+                 risk: RiskDesk | None = None, *, bars: BarSubscriber | None = None,
+                 health: HealthPolicy | None = None) -> None:
         self.recorder = recorder
         # the calls that decide go through the risk desk when there is one (it wraps the recorder)
         self.risk = risk
@@ -127,16 +136,20 @@ class Desk:
         self._listeners: list[Listener] = []
         self._bars_journaled: dict[str, float] = {}  # symbol -> start of the last bar journaled
         self.resumed: list[WatcherEvent] = []  # what a restart re-armed (for a listener that came later)
+        self.health = StreamHealth(health or HealthPolicy(),
+                                   bars if bars is not None else market if isinstance(market, BarSubscriber) else None,
+                                   self._health_note)
         self.runner = Runner(self.supervisor, broker, on_event=self._emit)
 
     @classmethod
     def open(cls, journal: str | Path, broker: BrokerPort, market: MarketSource, policy: Policy | None = None,
-             *, session: dict[str, Any] | None = None, risk: RiskFactory | None = None) -> Desk:
+             *, session: dict[str, Any] | None = None, risk: RiskFactory | None = None,
+             bars: BarSubscriber | None = None, health: HealthPolicy | None = None) -> Desk:
         """Open (or create) the journal, restore every trade and re-arm the watchers that had not ended.
         `risk(recorder, records)` puts a RiskDesk in front (its book rebuilt from the records)."""
         recorder = JournalRecorder.open(journal, market.now, policy)
         controls = risk(recorder, list(recorder.journal.records())) if risk is not None else None
-        desk = cls(recorder, broker, market, controls)
+        desk = cls(recorder, broker, market, controls, bars=bars, health=health)
         if session is not None and recorder.journal.last_seq == 0:
             recorder.journal.append("meta", {"session": session})
         desk._resume()
@@ -155,6 +168,10 @@ class Desk:
                   "detail": detail, **extra}
         self.recorder.journal.append("meta", {"watcher": record})
         self._emit(WatcherEvent(trade_id=watch.trade_id, symbol=watch.symbol, kind=kind, time=time, detail=detail))
+
+    def _health_note(self, event: HealthEvent, **extra: Any) -> None:
+        self.recorder.journal.append("meta", {"health": health_record(event, **extra)})
+        self._emit(event)
 
     # -- arming ----------------------------------------------------------------------------------
     def arm(self, setup: BreakoutSetup) -> Watch:
@@ -175,8 +192,14 @@ class Desk:
             self.runner.execute(self.supervisor.arm(reference))
             watch.prearmed = True
         self.watches[setup.trade_id] = watch
-        self._watching.add(setup.trade_id, setup.symbol, watch.watcher)
+        self._watch(watch)
         return watch
+
+    def _watch(self, watch: Watch) -> None:
+        """A watcher starts watching: its bars through `FreshBars`, its symbol's stream monitored."""
+        watch.fresh = FreshBars(watch.watcher, self.health.policy)
+        self._watching.add(watch.trade_id, watch.symbol, watch.watcher)
+        self.health.watch(watch.symbol, self.market.now())
 
     def _journal_bars(self, symbol: str, bars: Iterable[Bar]) -> None:
         last = self._bars_journaled.get(symbol, -math.inf)
@@ -204,8 +227,17 @@ class Desk:
         watching = self._of(self._watching.of_symbol(symbol))
         if symbol in self._bars_journaled or watching:
             self._journal_bars(symbol, [bar])
+        now = self.market.now()
+        self.health.heard(symbol, bar, now)
+        stale: list[tuple[str, StaleBarIgnored]] = []
         for watch in watching:
-            self._handle(watch, watch.watcher.on_bar(bar))
+            assert watch.fresh is not None
+            seen = watch.fresh.on_bar(bar, now)
+            if isinstance(seen, StaleBarIgnored):
+                stale.append((watch.trade_id, seen))
+            else:
+                self._handle(watch, seen)
+        self.health.ignored(stale, bar)
 
     def on_open(self, symbol: str, time: float, price: float) -> None:
         for watch in self._of(self._watching.of_symbol(symbol)):
@@ -214,8 +246,26 @@ class Desk:
     def on_fast_bar(self, symbol: str, bar: Bar) -> None:
         """A second bar: only the watchers whose fast threshold its close reaches are asked (the book's
         bisection); the others cannot fire on it and a fast bar changes nothing else in a watcher."""
+        now = self.market.now()
+        self.health.heard(symbol, bar, now)
+        stale: list[tuple[str, StaleBarIgnored]] = []
         for watch in self._of(self._watching.fast_candidates(symbol, bar.close)):
-            self._handle(watch, watch.watcher.on_fast_bar(bar))
+            assert watch.fresh is not None
+            ignored = watch.fresh.stale(bar, now)
+            if ignored is not None:
+                stale.append((watch.trade_id, ignored))
+            else:
+                self._handle(watch, watch.watcher.on_fast_bar(bar))
+        self.health.ignored(stale, bar)
+
+    def streams_started(self) -> None:
+        """The bar streams start now (after a restart's catch-up): no stall counts from before."""
+        self.health.subscribed(self.market.now())
+
+    def check_health(self) -> None:
+        """Time passed: each watched symbol's bar stream is checked (a stall noticed, its bars asked
+        for again, or given up on; see broker/desk_health.py)."""
+        self.health.check(self.market.now(), self._watching.symbols())
 
     def end_of_data(self) -> None:
         """The stream is over: every watcher still watching expires (nothing was sent for it)."""
@@ -299,6 +349,7 @@ class Desk:
     # -- restart ------------------------------------------------------------------------------------
     def _resume(self) -> None:
         bars: dict[str, list[tuple[int, Bar]]] = {}
+        stale = stale_bars(record.value for record in self.recorder.journal.records(kinds=_META))
         for record in self.recorder.journal.records(kinds=_META):
             value = record.value
             if not isinstance(value, dict):
@@ -323,13 +374,13 @@ class Desk:
             watch.prearmed = trade is not None and trade.leg("entry").state == "armed"
             if not watch.active:
                 continue
-            self._watching.add(watch.trade_id, watch.symbol, watch.watcher)
+            self._watch(watch)
             resumed = WatcherEvent(trade_id=watch.trade_id, symbol=watch.symbol, kind="resumed",
                                    time=self.market.now(), detail="re-armed from the journal")
             self.resumed.append(resumed)
             self._emit(resumed)
             for seq, bar in bars.get(watch.symbol, []):
-                if seq > watch.armed_seq:
+                if seq > watch.armed_seq and (watch.symbol, bar.time) not in stale:
                     signal = watch.watcher.on_bar(bar)
                     if isinstance(signal, Trigger):
                         self._end(watch, "missed", bar.end,

@@ -5,8 +5,11 @@ supervisor, and hands the market data that point produced to the desk: a bar's f
 (`on_open`, when it falls on a minute), and a completed bar. Bars shorter than a minute (a file of 1-
 or 5-second bars) go to `on_fast_bar` and are aggregated (`MinuteBars`) into the 1-minute bars the
 rules read; 1-minute bars go to `on_bar` directly. Every symbol the desk follows gets the same
-bars (the simulated day prices any symbol). `finish()` runs at the end of data: watchers still
-watching expire, and the exchange is pumped until nothing more arrives.
+bars (the simulated day prices any symbol). After the market data of a step, the desk checks its
+bar streams' health (`check_health`, on the exchange's clock): a stall (fault `stall:WHEN:SECONDS`)
+is noticed there and the desk's re-subscriptions go to the exchange, whose answer (the withheld
+bars, `replayed`) comes first at the step the stall is over. `finish()` runs at the end of data:
+watchers still watching expire, and the exchange is pumped until nothing more arrives.
 """
 
 from __future__ import annotations
@@ -41,8 +44,9 @@ class SimDriver:
         if opened is not None and opened[0] % 60 == 0:
             for symbol in self._symbols():
                 self.desk.on_open(symbol, *opened)
-        bar = self.exchange.last_closed
-        if bar is not None:
+        closed = self.exchange.last_closed
+        arrived = [*self.exchange.replayed, *([closed] if closed is not None else [])]
+        for bar in arrived:
             minutes: list[Bar]
             if bar.seconds < 60:
                 for symbol in self._symbols():
@@ -53,7 +57,10 @@ class SimDriver:
             for minute in minutes:
                 for symbol in self._symbols():
                     self.desk.on_bar(symbol, attrs.evolve(minute, symbol=symbol))
+        if arrived:
             self.desk.pump()
+        if more:
+            self.desk.check_health()  # decides nothing for the broker: no pump needed
         if not more:
             self.finish()
         return more
@@ -69,6 +76,7 @@ class SimDriver:
             if not self.exchange.step():
                 self.finish()
             self.desk.pump()
+        self.desk.streams_started()  # the bars flow to the desk from here: no stall counts from before
 
     def run_bars(self, count: int) -> None:
         """Step until `count` bars have closed (or the data ends)."""

@@ -3,7 +3,11 @@
     10:20:00  breakout  entry  LegFilled          filled_qty=100 avg_price=100.66
 
 Times are shown in the exchange's time zone. An event's figures are its own fields (everything
-but trade, leg and time), so a new event type prints without a change here.
+but trade, leg and time), so a new event type prints without a change here. A market-data health
+event (`strategies.health`) concerns a symbol's bar stream, not a trade: its symbol stands where
+the trade is, and its leg is `-`:
+
+    10:19:45  SIM  -      BarStreamStalled           silent_for=180 limit=180 last_bar_end=10:17:00
 """
 
 from __future__ import annotations
@@ -14,16 +18,27 @@ from zoneinfo import ZoneInfo
 import attrs
 
 from broker.sim_session import FINAL_LEG_STATES, SessionResult
+from strategies.health import (
+    BarStreamEvent,
+    BarStreamRecovered,
+    BarStreamRecoveryFailed,
+    BarStreamRecoveryStarted,
+    BarStreamStalled,
+    StaleBarIgnored,
+)
 from supervisor.events import LegTransitioned, SupervisorEvent
 
 _COMMON = {"trade_id", "leg", "time"}
+HEALTH_EVENTS = (BarStreamStalled, BarStreamRecoveryStarted, BarStreamRecovered, BarStreamRecoveryFailed,
+                 StaleBarIgnored)
+HealthEvent = BarStreamEvent | StaleBarIgnored
 
 
-def _figure(value: object) -> str:
+def _plain(value: object) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     if isinstance(value, tuple):
-        return "/".join(_figure(v) for v in value) or "-"
+        return "/".join(_plain(v) for v in value) or "-"
     if isinstance(value, str) and (not value or " " in value):
         return repr(value)
     return str(value)
@@ -33,17 +48,31 @@ def clock_time(t: float, timezone: str) -> str:
     return dt.datetime.fromtimestamp(t, ZoneInfo(timezone)).strftime("%H:%M:%S")
 
 
-def format_event(event: SupervisorEvent, timezone: str = "America/New_York") -> str:
-    """One readable line: time, trade, leg, event name, key figures."""
-    head = f"{clock_time(event.time, timezone)}  {event.trade_id}  {event.leg or '-':<6} {type(event).__name__:<26}"
+def format_event(event: SupervisorEvent | HealthEvent, timezone: str = "America/New_York") -> str:
+    """One readable line: time, trade (a health event: its symbol), leg, event name, key figures."""
+    common = _COMMON
+    if isinstance(event, HEALTH_EVENTS):
+        head = f"{clock_time(event.time, timezone)}  {event.symbol}  {'-':<6} {type(event).__name__:<26}"
+        common = _COMMON | {"symbol"}
+    else:
+        head = f"{clock_time(event.time, timezone)}  {event.trade_id}  {event.leg or '-':<6} {type(event).__name__:<26}"
     if isinstance(event, LegTransitioned):
         return f"{head} {event.source} -> {event.target} ({event.event})"
     figures = " ".join(
-        f"{field.name}={_figure(getattr(event, field.name))}"
+        f"{field.name}={_figure(getattr(event, field.name), field.name, timezone)}"
         for field in attrs.fields(type(event))
-        if field.name not in _COMMON and getattr(event, field.name) is not None
+        if field.name not in common and getattr(event, field.name) is not None
     )
     return f"{head} {figures}".rstrip()
+
+
+_CLOCK_FIELDS = {"bar_end", "last_bar_end"}  # a health event's bar times: shown as clock times
+
+
+def _figure(value: object, name: str = "", timezone: str = "America/New_York") -> str:
+    if name in _CLOCK_FIELDS and isinstance(value, float):
+        return clock_time(value, timezone)
+    return _plain(value)
 
 
 def format_summary(result: SessionResult) -> str:

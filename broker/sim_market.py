@@ -12,6 +12,12 @@ It also serves market data the way a live adapter would: the bars that closed (`
 them), the bar that opened at this step (`opened`), the history before now (`history()`), and the
 latest quote of a symbol: from the `quotes` file when one was given, else synthesized from the last
 trade price (bid = last, ask = last + one tick, stamped at the price point's time).
+
+`subscribe_bars` (the `MarketDataPort`'s) is how a desk asks for a symbol's bars again after its
+stream stalled (fault `stall:WHEN:SECONDS`). While bars flow it changes nothing: no bar is repeated.
+Asked while bars are withheld, it is answered once the stall is over, as a 1-minute stream's
+re-subscription starts with its history: the bars the stall withheld come first (`replayed`, oldest
+first, at that step), then the stream goes on. Without a re-subscription those bars stay lost.
 """
 
 from __future__ import annotations
@@ -33,6 +39,35 @@ from supervisor.port import (
 )
 
 ORDER_ID_BLOCK = 100_000
+
+
+class StallReplay:
+    """A venue's answer to a re-subscription of its bars (the `stall` fault's other half): asked
+    while bars are withheld, or with withheld bars not yet handed out, the next step outside every
+    stall window hands out (`after_step()`) the bars withheld since the last answer, oldest first.
+    Asked while bars flow, nothing changes."""
+
+    def __init__(self, venue: SimBroker) -> None:
+        self.venue = venue
+        self._windows = venue.faults.stalls(venue.bars[0].time)
+        self._answered = 0  # withheld bars handed out again (the venue's `stalled_bars`)
+        self._asked = False
+
+    def stalled(self, time: float) -> bool:
+        return any(start <= time < end for start, end in self._windows)
+
+    def subscribe(self) -> None:
+        if self.stalled(self.venue.now()) or len(self.venue.stalled_bars) > self._answered:
+            self._asked = True
+
+    def after_step(self) -> list[Bar]:
+        """The bars the re-subscription brings back at this step (call after every step)."""
+        if not self._asked or self.stalled(self.venue.now()):
+            return []
+        self._asked = False
+        replayed = self.venue.stalled_bars[self._answered:]
+        self._answered = len(self.venue.stalled_bars)
+        return replayed
 
 
 class SimExchange:
@@ -58,12 +93,15 @@ class SimExchange:
         self._starts = {bar.time: bar for bar in self.bars}
         self.opened: tuple[float, float] | None = None  # (time, price) when this step opened a bar
         self.last_closed: Bar | None = None
+        self.replayed: list[Bar] = []  # bars a re-subscription brought back at this step, oldest first
+        self.subscriptions: list[tuple[str, int, float]] = []  # (symbol, bar seconds, when asked)
         self._steps = 0
         self._closed = 0  # bars whose close the replay has visited
         for symbol in symbols:
             self.venue(symbol)
         if not self._venues:
             self.venue("SIM")
+        self._replay = StallReplay(self._first)  # every venue replays the same bars: the first one's
 
     # -- venues ----------------------------------------------------------------------------------
     @property
@@ -97,12 +135,22 @@ class SimExchange:
         first = self._first
         self.last_closed = first.last_closed
         self.opened = None
+        self.replayed = []
         if more[0]:
             self._steps += 1
             self._closed += first.last_closed is not None
             if first.now() in self._starts:
                 self.opened = (first.now(), first.last_price)
+            self.replayed = self._replay.after_step()
+            self._closed += len(self.replayed)
         return more[0]
+
+    # -- MarketDataPort (what a desk needs of it) --------------------------------------------------
+    def subscribe_bars(self, symbol: str, bar_seconds: int) -> None:
+        """Ask for `symbol`'s bars (again). Every symbol gets the replay's bars already, so this only
+        matters after a stall: the withheld bars are handed out (`replayed`) once it is over."""
+        self.subscriptions.append((symbol, bar_seconds, self.now()))
+        self._replay.subscribe()
 
     @property
     def last_price(self) -> float:

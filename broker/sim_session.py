@@ -14,6 +14,13 @@ watcher's signal into a trigger or an expiry, expires a watcher the data ended o
 says when the trade is over (`finished`) and sums it up (`result`). `run_breakout` drives it on the
 simulated exchange; `broker.ib.session.run_breakout_ib` drives the same object on IB.
 
+Given a `HealthPolicy` (`health=`; `order-supervisor run` gives one), `run_breakout` also watches
+the bar stream's health on the sim's clock (`broker.desk_health`, as the breakout desk does): a
+stall (fault `stall:WHEN:SECONDS`) is noticed, the bars asked for again (the sim's `StallReplay`
+answers once the stall is over), and a bar older than the freshness limit when it arrives is not
+shown to the watcher (`BreakoutRun.on_bar(bar, now)`); the health events go to `on_health` and into
+the result (`SessionResult.health`). Without one, a stall's bars stay lost, as before.
+
 The bundled day ships inside this package (`broker/data/breakout_day.csv`, a copy of what
 `examples/data/generate_day.py` writes), so the default run works from an installed wheel.
 """
@@ -27,8 +34,11 @@ from pathlib import Path
 
 import attrs
 
+from broker.desk_health import HealthEvent, StreamHealth
 from broker.sim import Bar, Fault, SimBroker, SimConfig, load_bars
+from broker.sim_market import StallReplay
 from strategies.breakout import BreakoutWatcher, Confirm, Expired, Failed, Trigger
+from strategies.health import FreshBars, HealthPolicy
 from supervisor.core import Supervisor
 from supervisor.events import SupervisorEvent
 from supervisor.plan import EntryType, ExitMode, Side, TradePlan
@@ -91,6 +101,7 @@ class SessionResult:
     elapsed: float  # wall-clock seconds the session took
     signal: Trigger | Expired | Failed | None
     reconciliations: int
+    health: tuple[HealthEvent, ...] = ()  # the bar stream's health events (run_breakout's)
 
     @property
     def legs_final(self) -> bool:
@@ -136,7 +147,9 @@ class BreakoutRun:
     def __init__(self, plan: TradePlan, level: float, supervisor: SupervisorLike, broker: BrokerPort, *,
                  watch_from: float, confirm: Confirm = "close", max_bars: int | None = None,
                  on_event: EventCallback | None = None,
-                 trigger_time: Callable[[Trigger], float] = lambda trigger: trigger.time) -> None:
+                 trigger_time: Callable[[Trigger], float] = lambda trigger: trigger.time,
+                 health: HealthPolicy | None = None,
+                 on_health: Callable[[HealthEvent], None] | None = None) -> None:
         self.plan = plan
         self.supervisor = supervisor
         self.events: list[SupervisorEvent] = []
@@ -145,13 +158,28 @@ class BreakoutRun:
         self.watcher = BreakoutWatcher(plan, level, confirm, max_bars=max_bars, start=watch_from)
         self.signal: Trigger | Expired | Failed | None = None
         self._trigger_time = trigger_time
+        self.fresh = FreshBars(self.watcher, health)
+        self.health: list[HealthEvent] = []
+        self._on_health = on_health
+
+    def note(self, event: HealthEvent, **_extra: object) -> None:
+        """A health event of this run (the stream's, or a stale bar kept from the watcher)."""
+        self.health.append(event)
+        if self._on_health is not None:
+            self._on_health(event)
 
     def arm(self) -> None:
         """Build the trade's machines (off the trigger path)."""
         self.runner.execute(self.supervisor.arm(self.plan))
 
-    def on_bar(self, bar: Bar) -> bool:
-        """A completed bar: True when the watcher signalled on it (the trade was triggered or expired)."""
+    def on_bar(self, bar: Bar, now: float | None = None) -> bool:
+        """A completed bar: True when the watcher signalled on it (the trade was triggered or expired).
+        Given `now`, a bar older than the freshness limit then is kept from the watcher."""
+        if now is not None and self.signal is None:
+            stale = self.fresh.stale(bar, now)
+            if stale is not None:
+                self.note(attrs.evolve(stale, symbol=stale.symbol or self.plan.symbol))  # the sim's bars: no symbol
+                return False
         found = self.watcher.on_bar(bar)
         if found is None:
             return False
@@ -180,7 +208,18 @@ class BreakoutRun:
 
     def result(self, broker_position: int, elapsed: float) -> SessionResult:
         return SessionResult(trade=self.trade, events=tuple(self.events), sim_position=broker_position,
-                             elapsed=elapsed, signal=self.signal, reconciliations=self.runner.reconciliations)
+                             elapsed=elapsed, signal=self.signal, reconciliations=self.runner.reconciliations,
+                             health=tuple(self.health))
+
+
+class _Resubscribe:
+    """The sim's market-data port for one venue: a re-subscription goes to its `StallReplay`."""
+
+    def __init__(self, replay: StallReplay) -> None:
+        self.replay = replay
+
+    def subscribe_bars(self, symbol: str, bar_seconds: int) -> None:
+        self.replay.subscribe()
 
 
 def run_breakout(
@@ -199,6 +238,8 @@ def run_breakout(
     on_event: EventCallback | None = None,
     make_supervisor: SupervisorFactory | None = None,
     on_step: Callable[[SimBroker, SupervisorLike], None] | None = None,
+    health: HealthPolicy | None = None,
+    on_health: Callable[[HealthEvent], None] | None = None,
 ) -> SessionResult:
     """Replay `bars` (or the CSV at `csv`, default the bundled day) and supervise `plan`, triggered
     by a breakout of `level`. `make_supervisor(clock, policy)` builds the supervisor (default a
@@ -209,8 +250,13 @@ def run_breakout(
     supervisor = (make_supervisor or _plain_supervisor)(sim.now, policy or Policy())
     # the sim saw a close at its last price point, a little before the bar's nominal end
     run = BreakoutRun(plan, level, supervisor, sim, watch_from=day[0].time + watch_after, confirm=confirm,
-                      max_bars=max_bars, on_event=on_event, trigger_time=lambda found: min(found.time, sim.now()))
+                      max_bars=max_bars, on_event=on_event, trigger_time=lambda found: min(found.time, sim.now()),
+                      health=health, on_health=on_health)
     runner = run.runner
+    replay = StallReplay(sim)
+    stream = StreamHealth(run.fresh.policy, _Resubscribe(replay), run.note)
+    if health is not None:  # without a policy the stream is not watched (as before health existed)
+        stream.watch(plan.symbol, sim.now())
 
     run.arm()
     runner.pump()
@@ -218,9 +264,12 @@ def run_breakout(
         runner.pump()
         if on_step is not None:
             on_step(sim, supervisor)
-        bar = sim.last_closed
-        if bar is not None and run.on_bar(bar):
-            runner.pump()
+        closed = sim.last_closed
+        for bar in [*replay.after_step(), *([closed] if closed is not None else [])]:
+            stream.heard(plan.symbol, bar, sim.now())
+            if run.on_bar(bar, sim.now() if health is not None else None):
+                runner.pump()
+        stream.check(sim.now(), {plan.symbol} if run.signal is None else set())
     run.end_of_data()
     quiet = 0
     for _ in range(_MAX_DRAIN_PUMPS):

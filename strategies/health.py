@@ -227,10 +227,19 @@ class FreshBars(Generic[SignalT]):
 
     def __init__(self, watcher: Watcher[SignalT], policy: HealthPolicy | None = None) -> None:
         self.watcher = watcher
-        self.limit = (policy or HealthPolicy()).bar_max_age
+        self.policy = policy or HealthPolicy()
+        self.limit = self.policy.bar_max_age
 
     def on_bar(self, bar: Bar, now: float) -> SignalT | StaleBarIgnored | None:
+        ignored = self.stale(bar, now)
+        if ignored is not None:
+            return ignored
+        return self.watcher.on_bar(bar)
+
+    def stale(self, bar: Bar, now: float) -> StaleBarIgnored | None:
+        """None when `bar` is fresh at `now`; else why it is not shown (for bars a watcher takes
+        through another door, such as second bars)."""
         age = bar_age(bar, now)
         if age > self.limit:
             return StaleBarIgnored(symbol=bar.symbol, time=now, bar_end=bar.end, age=age, limit=self.limit)
-        return self.watcher.on_bar(bar)
+        return None

@@ -23,7 +23,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -49,9 +49,11 @@ def journal_file(path: str | None) -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def open_desk(path: Path, connection: Any, broker: Any = None, market: Any = None, risk: Any = None) -> Any:
+def open_desk(path: Path, connection: Any, broker: Any = None, market: Any = None, *, risk: Any = None,
+              bars: Any = None) -> Any:
     """The desk on `connection`'s broker and market (the sim's exchange is both), journaled at `path`;
-    `risk`: the operator's controls (`Controls.factory(...)`) put in front of its supervisor."""
+    `risk`: the operator's controls (`Controls.factory(...)`) put in front of its supervisor; `bars`:
+    where a stalled stream is asked for again (default the market, when it takes `subscribe_bars`)."""
     from broker.desk import Desk
     from supervisor.journal import JournalError
 
@@ -59,9 +61,27 @@ def open_desk(path: Path, connection: Any, broker: Any = None, market: Any = Non
         raise click.BadParameter(f"{path} is not a file", param_hint="--journal")
     try:
         return Desk.open(path, broker or connection.exchange, market or connection.exchange,
-                         session=connection.session, risk=risk)
+                         session=connection.session, risk=risk, bars=bars)
     except (JournalError, OSError) as exc:
         raise click.BadParameter(f"{path}: {exc}", param_hint="--journal") from None
+
+
+def show_health(view: Any, timezone: str) -> Callable[[Any], None]:
+    """A desk listener printing the market-data health events as event lines (`format_event`):
+    above the live table on a terminal (through its console), a plain line otherwise."""
+    from broker.report import HEALTH_EVENTS, format_event
+
+    def show(event: Any) -> None:
+        if not isinstance(event, HEALTH_EVENTS):
+            return
+        line = format_event(event, timezone)
+        console = getattr(getattr(view, "live", None), "console", None)
+        if console is not None:
+            console.print(line, markup=False, highlight=False)
+        else:
+            click.echo(line)
+
+    return show
 
 
 def outcome(trade_id: str, records: list[Any], audit: Any, *, ran_to_end: bool) -> tuple[int, str]:
@@ -201,6 +221,7 @@ def arm(*, tokens: tuple[str, ...], timezone: str, broker_name: str, bars: str |
             setup = _arm(desk, driver, setup, values)
             view = live_table.for_stream(desk, out, timezone)
             desk.subscribe(view.update)
+            desk.subscribe(show_health(view, timezone))
             try:
                 before = desk.market.now()
                 while driver.step() and (stop_at is None or desk.market.now() < stop_at):
@@ -300,7 +321,7 @@ async def _supervise_on_ib(link: Any, path: Path, symbol: str, values: Mapping[s
         if setup.watch_from is not None:
             setup = attrs.evolve(setup, watch_from=opens + setup.watch_from)
         market = IBMarket(broker, symbol)
-        desk = open_desk(path, link, broker, market, risk=controls.factory(market.now, day_of=opens,
+        desk = open_desk(path, link, broker, market, bars=broker, risk=controls.factory(market.now, day_of=opens,
                                                                            timezone=timezone))
         try:
             driver = IBDeskDriver(desk, broker, session_end=closes if setup.hours else None,
@@ -315,6 +336,7 @@ async def _supervise_on_ib(link: Any, path: Path, symbol: str, values: Mapping[s
                 armed = _armed(desk, setup)
             view = live_table.for_stream(desk, sys.stdout, timezone)
             desk.subscribe(view.update)
+            desk.subscribe(show_health(view, timezone))
             try:
                 await driver.run(on_bar=view.update)
             finally:

@@ -39,7 +39,7 @@ def console(*, broker_name: str, bars: str | None, quotes: str | None, journal: 
 
     Exit codes: 0 after quit; 2 bad options; 3 the broker is out of reach.
     """
-    from broker.cli.breakout import journal_file, open_desk
+    from broker.cli.breakout import journal_file, open_desk, show_health
     from broker.cli.brokers import BrokerChoice, connect
     from broker.console import Console, history
 
@@ -60,6 +60,7 @@ def console(*, broker_name: str, bars: str | None, quotes: str | None, journal: 
             prompt = Console(desk, driver, session_start=connection.exchange.bars[0].time, stdin=sys.stdin,
                              stdout=sys.stdout, timezone=timezone, interactive=interactive,
                              bar_seconds=connection.exchange.bars[0].seconds)
+            desk.subscribe(show_health(None, timezone))  # a stalled bar stream, a stale bar: event lines
             with history(interactive):
                 prompt.cmdloop()
         finally:

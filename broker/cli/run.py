@@ -147,6 +147,7 @@ def run(*, csv_path: str | None, symbol: str, trade_id: str, side: str, level: f
     from broker.report import format_event, format_summary
     from broker.sim_session import DOCUMENTED_SPLIT, run_breakout
     from strategies.breakout import BreakoutWatcher
+    from strategies.health import HealthPolicy
     from supervisor.plan import EntryType, ExitMode, PlanError, Side, TradePlan, split_quantity
     from supervisor.policy import Policy
     from supervisor.risk_desk import RiskRefusedError
@@ -193,6 +194,7 @@ def run(*, csv_path: str | None, symbol: str, trade_id: str, side: str, level: f
             result = run_breakout(
                 plan, level, csv=csv_path, faults=faults, policy=policy, confirm=rule,
                 watch_after=watch_after * 60, max_bars=max_bars, on_event=on_event, make_supervisor=factory,
+                health=HealthPolicy(), on_health=_health(recorders, None if quiet else timezone),
             )
     except RiskRefusedError as exc:
         click.echo(f"REFUSED: {exc}")
@@ -209,6 +211,21 @@ def run(*, csv_path: str | None, symbol: str, trade_id: str, side: str, level: f
     # exit codes: 0 closed flat, or expired with nothing sent; 3 the broker refused the entry;
     # 4 a promise broke (a position or a working leg left at the end)
     sys.exit(4 if not result.ok else 3 if result.outcome == "refused" else 0)
+
+
+def _health(recorders: list[JournalRecorder], timezone: str | None) -> Callable[[Any], None]:
+    """The bar stream's health events: printed (unless --quiet: `timezone` None) and journaled as
+    meta records (`--journal`), as the breakout desk journals them."""
+    from broker.desk_health import health_record
+    from broker.report import format_event
+
+    def on_health(event: Any) -> None:
+        if timezone is not None:
+            click.echo(format_event(event, timezone))
+        for recorder in recorders:
+            recorder.journal.append("meta", {"health": health_record(event)})
+
+    return on_health
 
 
 def _factory(journal_path: str | None, controls: Controls | None, recorders: list[JournalRecorder],

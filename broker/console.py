@@ -30,7 +30,8 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from broker.desk import Desk, DeskError, DeskEvent, WatcherEvent
+from broker.desk import Desk, DeskEvent
+from broker.desk_watch import DeskError, WatcherEvent
 from supervisor import events as ev
 from supervisor.plan import PlanError
 from supervisor.risk_desk import RiskRefusedError

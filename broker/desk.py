@@ -37,14 +37,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import attrs
 
 from broker.desk_health import BarSubscriber, HealthEvent, StreamHealth, health_record, stale_bars
+from broker.desk_watch import DeskError, MarketSource, Watch, WatcherEvent
 from strategies.breakout import (
     BreakoutSetup,
-    BreakoutWatcher,
     EntryPrice,
     Expired,
     Failed,
@@ -57,7 +57,7 @@ from strategies.health import FreshBars, HealthPolicy, StaleBarIgnored
 from supervisor.events import SupervisorEvent
 from supervisor.journal import Kind
 from supervisor.journal_recorder import JournalRecorder
-from supervisor.market import Bar, Quote
+from supervisor.market import Bar
 from supervisor.plan import EntryType, PlanError
 from supervisor.policy import Policy
 from supervisor.port import BrokerPort
@@ -67,58 +67,10 @@ from supervisor.runner import Runner
 RiskFactory = Callable[[JournalRecorder, list[Any]], RiskDesk]
 
 _META: tuple[Kind, ...] = ("meta",)
-ENDED = frozenset({"fired", "expired", "failed", "refused", "cancelled", "missed"})
-
-
-@attrs.frozen(kw_only=True)
-class WatcherEvent:
-    """What happened to a watcher (the desk's own events, beside the supervisor's)."""
-
-    trade_id: str
-    symbol: str
-    kind: str  # armed, resumed, fired, expired, failed, refused, cancelled, missed
-    time: float
-    detail: str = ""
-    leg: str = ""
 
 
 DeskEvent = SupervisorEvent | WatcherEvent | HealthEvent
 Listener = Callable[[DeskEvent], None]
-
-
-class MarketSource(Protocol):
-    """The market data the desk reads when arming and firing (`SimExchange` has these)."""
-
-    def now(self) -> float: ...
-    def history(self) -> list[Bar]: ...
-    def latest_quote(self, symbol: str) -> Quote | None: ...
-
-
-@attrs.define(eq=False)
-class Watch:
-    setup: BreakoutSetup
-    watcher: BreakoutWatcher
-    status: str = "watching"  # or one of ENDED
-    prearmed: bool = False  # a market entry: the trade is armed in the supervisor already
-    detail: str = ""
-    armed_seq: int = 0
-    fresh: FreshBars[Signal] | None = attrs.field(default=None, eq=False)  # set by the desk
-
-    @property
-    def trade_id(self) -> str:
-        return self.setup.trade_id
-
-    @property
-    def symbol(self) -> str:
-        return self.setup.symbol
-
-    @property
-    def active(self) -> bool:
-        return self.status == "watching"
-
-
-class DeskError(ValueError):
-    """A request the desk refuses (a trade id already used, nothing to cancel); nothing was sent."""
 
 
 class Desk:

@@ -34,6 +34,7 @@ from broker.cli import options as opt
 from broker.cli.controls import control_options, controls_from
 from broker.cli.options import EXIT_BROKER, EXIT_INVARIANT, EXIT_OK
 from broker.cli.setup import build_setup, merge_values
+from strategies.health import HealthPolicy
 
 
 @contextlib.contextmanager
@@ -49,8 +50,12 @@ def journal_file(path: str | None) -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+# a bar's age on IB is not checked yet (the stall monitor is fed but not asked): ten years
+_IB_HEALTH = HealthPolicy(bar_max_age=10 * 365 * 86400.0)
+
+
 def open_desk(path: Path, connection: Any, broker: Any = None, market: Any = None, *, risk: Any = None,
-              bars: Any = None) -> Any:
+              bars: Any = None, health: Any = None) -> Any:
     """The desk on `connection`'s broker and market (the sim's exchange is both), journaled at `path`;
     `risk`: the operator's controls (`Controls.factory(...)`) put in front of its supervisor; `bars`:
     where a stalled stream is asked for again (default the market, when it takes `subscribe_bars`)."""
@@ -61,7 +66,7 @@ def open_desk(path: Path, connection: Any, broker: Any = None, market: Any = Non
         raise click.BadParameter(f"{path} is not a file", param_hint="--journal")
     try:
         return Desk.open(path, broker or connection.exchange, market or connection.exchange,
-                         session=connection.session, risk=risk, bars=bars)
+                         session=connection.session, risk=risk, bars=bars, health=health)
     except (JournalError, OSError) as exc:
         raise click.BadParameter(f"{path}: {exc}", param_hint="--journal") from None
 
@@ -278,7 +283,7 @@ def _resumed(desk: Any, setup: Any) -> Any:
 
 def _armed(desk: Any, setup: Any) -> Any:
     """Arm a new watcher and print its plan (a bad plan or trade id: exit 2, nothing sent)."""
-    from broker.desk import DeskError
+    from broker.desk_watch import DeskError
     from supervisor.plan import PlanError
     from supervisor.risk_desk import RiskRefusedError
 
@@ -321,8 +326,10 @@ async def _supervise_on_ib(link: Any, path: Path, symbol: str, values: Mapping[s
         if setup.watch_from is not None:
             setup = attrs.evolve(setup, watch_from=opens + setup.watch_from)
         market = IBMarket(broker, symbol)
-        desk = open_desk(path, link, broker, market, bars=broker, risk=controls.factory(market.now, day_of=opens,
-                                                                           timezone=timezone))
+        # on IB the desk's clock is the wall clock, while a TWS simulator replays a past day's bars:
+        # a bar's age cannot be told yet, so no bar is held back as stale there (see the README)
+        desk = open_desk(path, link, broker, market, bars=broker, health=_IB_HEALTH,
+                         risk=controls.factory(market.now, day_of=opens, timezone=timezone))
         try:
             driver = IBDeskDriver(desk, broker, session_end=closes if setup.hours else None,
                                   idle_timeout=idle_timeout if idle_timeout is not None else DEFAULT_IDLE_TIMEOUT)

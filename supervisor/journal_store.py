@@ -167,15 +167,7 @@ def read_restore_rows(path: Path) -> Iterator[Row]:
         ORDER BY r.seq"""
     conn = connect(path)
     try:
-        cursor = conn.execute(query)
-        while batch := cursor.fetchmany(1024):
-            for row in batch:
-                if not row_is_intact(row):
-                    raise JournalCorruptError(
-                        f"{path}: record seq {row[0]} fails its checksum (changed after it was written); "
-                        "reopen the journal to quarantine it and everything after it"
-                    )
-                yield row
+        yield from _verified(path, conn.execute(query))
     finally:
         conn.close()
 
@@ -187,21 +179,25 @@ def read_rows_at(path: Path, seqs: Sequence[int]) -> Iterator[Row]:
     try:
         for start in range(0, len(seqs), _CHUNK):
             chunk = seqs[start:start + _CHUNK]
-            cursor = conn.execute(f"SELECT {COLUMNS} FROM records WHERE seq IN ({', '.join('?' * len(chunk))}) "
-                                  "ORDER BY seq", chunk)
-            while batch := cursor.fetchmany(1024):
-                for row in batch:
-                    if not row_is_intact(row):
-                        raise JournalCorruptError(
-                            f"{path}: record seq {row[0]} fails its checksum (changed after it was written); "
-                            "reopen the journal to quarantine it and everything after it"
-                        )
-                    yield row
+            yield from _verified(path, conn.execute(
+                f"SELECT {COLUMNS} FROM records WHERE seq IN ({', '.join('?' * len(chunk))}) ORDER BY seq", chunk))
     finally:
         conn.close()
 
 
 _CHUNK = 900  # seqs per query: well under SQLite's bound on parameters
+
+
+def _verified(path: Path, cursor: sqlite3.Cursor) -> Iterator[Row]:
+    """The cursor's rows, each checksum verified: a row changed since it was written is never read."""
+    while batch := cursor.fetchmany(1024):
+        for row in batch:
+            if not row_is_intact(row):
+                raise JournalCorruptError(
+                    f"{path}: record seq {row[0]} fails its checksum (changed after it was written); "
+                    "reopen the journal to quarantine it and everything after it"
+                )
+            yield row
 
 
 def read_rows(

@@ -255,7 +255,7 @@ class Reconciler:
         for symbol, trades in by_symbol.items():
             sides = {t.p.side.sign for t in trades if executed(t) > 0}
             if len(sides) != 1:
-                self._set_outside(trades, 0, held.get(symbol, 0), truth)
+                self._set_outside(trades, 0, held.get(symbol, 0))
                 continue  # flat by our executions, or both ways at once: nothing can be told apart
             (sign,) = sides
             ours = sum(executed(t) for t in trades)
@@ -264,9 +264,9 @@ class Reconciler:
                        if e.time > recent and e.order_ref.split(":", 1)[0] in refs)
             broker = max(sign * held.get(symbol, 0), 0)
             missing = min(max(ours - broker, 0), max(ours - sign * late - broker, 0))
-            self._set_outside(trades, missing, held.get(symbol, 0), truth)
+            self._set_outside(trades, missing, held.get(symbol, 0))
 
-    def _set_outside(self, trades: list[TradeRecord], missing: int, broker: int, truth: BrokerTruth) -> None:
+    def _set_outside(self, trades: list[TradeRecord], missing: int, broker: int) -> None:
         for trade in reversed(trades):  # the newest trade first
             share = min(missing, executed(trade))
             missing -= share

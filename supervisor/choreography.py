@@ -335,9 +335,7 @@ class Choreography:
             return
         trade.flattens += 1
         leg = flatten_leg(trade, trade.flattens, held)
-        trade.legs[leg.leg] = leg
-        trade.extras.append(leg)
-        self.desk.register(trade, leg)
+        self.desk.add_extra(trade, leg)
         if self.desk.place(trade, leg):
             self.desk.emit(ev.FlattenSent(trade_id=trade.trade_id, leg=leg.leg, order_ref=leg.order_ref,
                                           quantity=held))

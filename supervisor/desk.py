@@ -49,6 +49,12 @@ class Desk:
     def register(self, trade: TradeRecord, leg: LegRecord) -> None:
         self.by_ref[leg.order_ref] = (trade, leg)
 
+    def add_extra(self, trade: TradeRecord, leg: LegRecord) -> None:
+        """A leg outside the ladder's pairs (an emergency stop, a flatten order, an adopted order)."""
+        trade.legs[leg.leg] = leg
+        trade.extras.append(leg)
+        self.register(trade, leg)
+
     # -- firing machines -------------------------------------------------------------------
     def leg_machine(self, leg: LegRecord) -> Any:
         if leg.role is Role.ENTRY:

@@ -190,9 +190,7 @@ class Protection:
             return
         trade.estops += 1
         leg = emergency_leg(trade, trade.estops, qty)
-        trade.legs[leg.leg] = leg
-        trade.extras.append(leg)
-        self.desk.register(trade, leg)
+        self.desk.add_extra(trade, leg)
         if self.desk.place(trade, leg):
             self.desk.emit(ev.EmergencyStopPlaced(trade_id=trade.trade_id, leg=leg.leg, order_ref=leg.order_ref,
                                                   quantity=qty, stop_price=leg.order.stop_price or 0.0))

@@ -213,12 +213,14 @@ class Reconciler:
         )
         leg = LegRecord(leg=name, intended_qty=order.quantity, limit_price=order.limit_price,
                         stop_price=order.stop_price, trade_id=trade.trade_id, role=role, command=command)
-        trade.legs[name] = leg
-        trade.extras.append(leg)
-        self.desk.register(trade, leg)
+        self.desk.add_extra(trade, leg)
+        # an adopted emergency stop or flatten order counts against its bound, and its number is
+        # never given out again
+        digits = int("".join(ch for ch in name if ch.isdigit()) or 0)
         if name.startswith("estop"):
-            digits = "".join(ch for ch in name if ch.isdigit())
-            trade.estops = max(trade.estops, int(digits or 0))
+            trade.estops = max(trade.estops, digits)
+        elif name.startswith("flat"):
+            trade.flattens = max(trade.flattens, digits)
         self._taken_back(trade, leg)
         self._still_working(trade, leg, order)
         self.desk.emit(ev.OrderAdopted(trade_id=trade.trade_id, leg=name, order_ref=order.order_ref,

@@ -151,3 +151,22 @@ def test_a_flatten_replays_from_the_journal(tmp_path: Path) -> None:
         restored = Supervisor.restore(journal.records(), h.clock)
     assert restored.trades() == before
     assert restored.trade("T1").ladder == "flattening"
+
+
+def test_an_adopted_flatten_order_counts_and_its_name_is_never_given_out_again() -> None:
+    """A crash lost the journal's record of flat1; the broker still works it. Adopted at the
+    reconciliation, it counts against the bound and the next flatten order is flat2."""
+    from supervisor.port import BrokerTruth, OpenOrder, Position
+
+    h = Harness()
+    h.settle(h.submit(plan(tps=(11.0,))))
+    h.settle(h.feed(execution("entry", 100, 10.0)))
+    theirs = OpenOrder(order_ref="T1:flat1", order_id=91, symbol="ABC", action=Action.SELL,
+                       order_type=OrderType.MARKET, quantity=40)
+    h.sup.reconcile(BrokerTruth(open_orders=(theirs,), positions=(Position(symbol="ABC", quantity=100),),
+                                executions=(execution("entry", 100, 10.0),), time=h.clock.now))
+    h.feed(cancelled("flat1"))
+    confirm_cancels(h, h.sup.flatten("T1"))
+    refs = [c.order_ref for c in flatten_orders(h)]
+    assert "T1:flat1" not in refs
+    assert refs[-1] == "T1:flat2"

@@ -19,6 +19,9 @@
 #   exposed (its stop is gone with shares left and no repair is left: the trade's Cover machine
 #   puts the shares under an emergency stop once its target is cancelled);
 #   `withdraw` (the trade is flattened) cancels the level from any live state: nothing restored.
+# A stop-only level (a plan with no take-profit: "exits: none") has no target (`tp` is None): the
+# same table, whose target rows no guard lets it take: pending -> armed (its stop) -> reducing ->
+# closed_by_sl; a lost stop has no OCA sibling whose fill could explain it, so it is lost for sure.
 from __future__ import annotations
 
 import attrs
@@ -34,7 +37,7 @@ PAIR_DONE_STATES = frozenset({"closed_by_tp", "closed_by_sl", "closed_mixed", "c
 class PairModel:
     name: str  # pair1, pair1~2 (a successor)
     level: int  # 1-based ladder level
-    tp: LegModel
+    tp: LegModel | None  # None: a stop-only level (no take-profit)
     sl: LegModel
     target_qty: int  # the level's size once the entry is done
     allocated: int = 0  # entry shares assigned to this level so far
@@ -43,8 +46,18 @@ class PairModel:
     retired: list[LegModel] = attrs.field(factory=list)  # legs lost and restored: their fills count
 
     @property
+    def legs(self) -> tuple[LegModel, ...]:
+        """The legs working for the level now: the target (if any), then the stop."""
+        return (self.sl,) if self.tp is None else (self.tp, self.sl)
+
+    @property
+    def stop_first(self) -> tuple[LegModel, ...]:
+        """The same legs, the stop first (the order protection is placed or grown in)."""
+        return (self.sl,) if self.tp is None else (self.sl, self.tp)
+
+    @property
     def exited(self) -> int:
-        return self.tp.filled + self.sl.filled + sum(leg.filled for leg in self.retired)
+        return sum(leg.filled for leg in self.legs) + sum(leg.filled for leg in self.retired)
 
     @property
     def remaining(self) -> int:
@@ -209,10 +222,12 @@ class OcaPair(StateMachine):
         return m.allocated > 0 and m.exited >= m.allocated
 
     def tp_took_all(self) -> bool:
-        return self.all_exited() and self.m.sl.filled == 0
+        return self.m.tp is not None and self.all_exited() and self.m.sl.filled == 0
 
     def sl_took_all(self) -> bool:
-        return self.all_exited() and self.m.tp.filled == 0
+        """Everything exited and no target took any (a stop-only level's exits are all stops)."""
+        tp = self.m.tp
+        return self.all_exited() and (tp is None or tp.filled == 0)
 
     def uncovered(self) -> bool:
         m = self.m
@@ -221,17 +236,17 @@ class OcaPair(StateMachine):
     def leg_lost(self) -> bool:
         """The level still holds shares and its stop or its target no longer works them."""
         m = self.m
-        return m.remaining > 0 and (not m.sl.live or not m.tp.live)
+        return m.remaining > 0 and not all(leg.live for leg in m.legs)
 
     def lost_for_sure(self) -> bool:
         """A leg is lost for a reason its sibling cannot explain: the broker rejected it, it never
         went (its placement was blocked), or both legs are gone (an OCA cancel is explained by the
-        sibling's fill, which may still be coming)."""
+        sibling's fill, which may still be coming; a stop-only level's stop has no sibling)."""
         m = self.m
         if m.remaining <= 0:
             return False
-        both_gone = not m.sl.live and not m.tp.live
-        return both_gone or any(leg.state in ("rejected", "idle", "dropped") for leg in (m.sl, m.tp))
+        all_gone = not any(leg.live for leg in m.legs)
+        return all_gone or any(leg.state in ("rejected", "idle", "dropped") for leg in m.legs)
 
     def can_repair(self) -> bool:
         return self.m.repairs_left > 0
@@ -240,10 +255,10 @@ class OcaPair(StateMachine):
         """Both legs gone and the level never held a share (a bracket cancelled before its entry
         filled, a level the allocation gave nothing)."""
         m = self.m
-        return not m.tp.live and not m.sl.live and m.allocated == 0
+        return not any(leg.live for leg in m.legs) and m.allocated == 0
 
     def both_done(self) -> bool:
-        return not self.m.tp.live and not self.m.sl.live
+        return not any(leg.live for leg in self.m.legs)
 
     # -- actions: intents for the supervisor -------------------------------------------------
     def place_both(self) -> None:

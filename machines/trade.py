@@ -40,8 +40,7 @@ class TradeModel:
 
     def exit_legs(self) -> Iterator[LegModel]:
         for pair in self.pairs:
-            yield pair.tp
-            yield pair.sl
+            yield from pair.legs
             yield from pair.retired
         yield from self.extras
 

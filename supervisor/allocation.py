@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from machines import PairModel
-from supervisor.book import TradeRecord, entry_filled
+from supervisor.book import TradeRecord, entry_filled, record
 from supervisor.orders import level_legs
 
 if TYPE_CHECKING:
@@ -70,11 +70,11 @@ def add_pair(trade: TradeRecord, level: int, *, target: int, allocated: int, rep
     while any(f"{kind}{level}~{generation}" in trade.legs for kind in ("tp", "sl")):
         generation += 1
     tp, sl = level_legs(trade, level, generation, max(target, 1), attached=False)
-    for leg in (tp, sl):
-        trade.legs[leg.leg] = leg
     suffix = "" if generation == 1 else f"~{generation}"
     pair = PairModel(f"pair{level}{suffix}", level, tp, sl, target_qty=target, allocated=allocated,
                      repairs_left=repairs_left)
+    for leg in pair.legs:
+        trade.legs[leg.leg] = record(leg)
     trade.pairs.append(pair)
     refresh_caps(pair)
     return pair
@@ -83,7 +83,7 @@ def add_pair(trade: TradeRecord, level: int, *, target: int, allocated: int, rep
 def refresh_caps(pair: PairModel) -> None:
     """IB reduces each member of an OCA group (ocaType 3) by the other members' fills: each leg
     can execute what it was acknowledged for, less what the others executed since."""
-    for leg in (pair.tp, pair.sl):
+    for leg in pair.legs:
         taken = (pair.exited - leg.filled) - leg.sibling_filled_at_ack
         base = leg.broker_qty if leg.broker_qty is not None else leg.intended_qty
         leg.cap = max(base - taken, leg.filled) if taken > 0 else None

@@ -62,7 +62,7 @@ class LegState:
 class PairState:
     name: str
     level: int
-    tp: str
+    tp: str  # "": a stop-only level (no take-profit)
     sl: str
     target_qty: int
     allocated: int
@@ -110,8 +110,9 @@ def dump(trade: TradeRecord, execs: ExecBook) -> TradeCheckpoint:
         trade_id=trade.trade_id, plan=trade.p, state=trade.state, ladder=trade.ladder, cover=trade.cover,
         milestones=trade.milestones,
         legs=tuple(_leg_state(leg) for leg in trade.legs.values()),
-        pairs=tuple(PairState(p.name, p.level, p.tp.leg, p.sl.leg, p.target_qty, p.allocated, p.repairs_left,
-                              p.state, tuple(r.leg for r in p.retired)) for p in trade.pairs),
+        pairs=tuple(PairState(p.name, p.level, "" if p.tp is None else p.tp.leg, p.sl.leg, p.target_qty,
+                              p.allocated, p.repairs_left, p.state, tuple(r.leg for r in p.retired))
+                    for p in trade.pairs),
         extras=tuple(leg.leg for leg in trade.extras), estops=trade.estops, flattens=trade.flattens,
         stamps=tuple(sorted(trade.stamps.items())), commissions=tuple(sorted(trade.commissions.items())),
         executions=tuple(ExecState(f.owner, f.current, execs.ids_of(f.key))
@@ -131,8 +132,9 @@ def load(checkpoint: TradeCheckpoint, execs: ExecBook) -> TradeRecord:
         estops=checkpoint.estops, flattens=checkpoint.flattens, stamps=dict(checkpoint.stamps),
         commissions=dict(checkpoint.commissions), outside=checkpoint.outside,
     )
-    trade.pairs = [PairModel(p.name, p.level, legs[p.tp], legs[p.sl], target_qty=p.target_qty, allocated=p.allocated,
-                             repairs_left=p.repairs_left, state=p.state, retired=[legs[r] for r in p.retired])
+    trade.pairs = [PairModel(p.name, p.level, legs[p.tp] if p.tp else None, legs[p.sl], target_qty=p.target_qty,
+                             allocated=p.allocated, repairs_left=p.repairs_left, state=p.state,
+                             retired=[legs[r] for r in p.retired])
                    for p in checkpoint.pairs]
     trade.extras = [legs[name] for name in checkpoint.extras]
     for execution in checkpoint.executions:

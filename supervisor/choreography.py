@@ -110,7 +110,7 @@ class Choreography:
         at once, so one still working after the grace period is an orphan (or was resized behind
         our back, by a modify that crossed a sibling's fill): reported then, and cancelled under
         `Policy.orphan_exits` cancel (the default)."""
-        for leg in (pair.tp, pair.sl):
+        for leg in pair.legs:
             if leg.live:
                 self.desk.deadlines.add(self.desk.now + self.desk.policy.protection_grace, "leftover",
                                         trade.trade_id, leg.leg, self.desk.now)
@@ -149,7 +149,7 @@ class Choreography:
     # pair intents
     def _do_place_both(self, trade: TradeRecord, pair: PairModel) -> None:
         qty = pair.remaining if pair.allocated > 0 else pair.target_qty
-        if qty > 0 and self._place_stop(trade, pair, qty):
+        if qty > 0 and self._place_stop(trade, pair, qty) and pair.tp is not None:
             self.desk.place(trade, leg_of(pair.tp), qty)
 
     def _place_stop(self, trade: TradeRecord, pair: PairModel, qty: int) -> bool:
@@ -165,7 +165,7 @@ class Choreography:
         leg not yet acknowledged, or with a change in flight, grows on its next fact."""
         if pair.allocated == 0:
             return
-        for model in (pair.sl, pair.tp):
+        for model in pair.stop_first:
             leg = leg_of(model)
             wanted = leg.filled + pair.remaining
             free = leg.pending_qty is None and leg.state in ("working", "partially_filled")
@@ -208,7 +208,7 @@ class Choreography:
         if not self.desk.connected:
             return  # offline: restored by the repair the reconciliation runs, nothing spent now
         left = pair.remaining
-        for attr in ("sl", "tp"):
+        for attr in ("sl", "tp") if pair.tp is not None else ("sl",):
             old = leg_of(getattr(pair, attr))
             if old.live:
                 continue
@@ -238,13 +238,13 @@ class Choreography:
         refresh_caps(pair)
 
     def _do_cancel_legs(self, trade: TradeRecord, pair: PairModel) -> None:
-        for model in (pair.tp, pair.sl):
+        for model in pair.legs:
             leg = leg_of(model)
             if leg.state in ("pending", "sent", "working", "partially_filled", "replace_requested"):
                 self.desk.cancel(trade, leg)
 
     def _do_withdraw_legs(self, trade: TradeRecord, pair: PairModel) -> None:
-        for model in (pair.tp, pair.sl):
+        for model in pair.legs:
             if model.state == "idle":
                 self.desk.fire_leg(trade, leg_of(model), "withdraw")
 
@@ -367,7 +367,7 @@ class Choreography:
 
     def new_pair(self, trade: TradeRecord, level: int, *, target: int, allocated: int, repairs_left: int) -> PairModel:
         pair = allocation.add_pair(trade, level, target=target, allocated=allocated, repairs_left=repairs_left)
-        for leg in (pair.tp, pair.sl):
+        for leg in pair.legs:
             self.desk.register(trade, leg_of(leg))
         return pair
 

@@ -110,7 +110,7 @@ class Supervisor:
             return commands + self._end()
         out = [trade.entry_rec.order]
         if trade.attached:
-            out += [leg.order for pair in trade.pairs for leg in (pair.sl, pair.tp)]  # type: ignore[attr-defined]
+            out += [leg.order for pair in trade.pairs for leg in pair.stop_first]  # type: ignore[attr-defined]
         self.desk.handed_out.update(c.order_ref for c in out)
         trade.stamps["trigger"] = source_time if source_time is not None else self.desk.now
         trade.stamps["intent"] = self.desk.now
@@ -317,7 +317,7 @@ class Supervisor:
             return []
         out: list[PlaceOrder] = []
         for pair in trade.pairs:
-            out += [_sized(pair.sl, pair.target_qty), _sized(pair.tp, pair.target_qty)]
+            out += [_sized(leg, pair.target_qty) for leg in pair.stop_first]
         self.desk.handed_out.update(c.order_ref for c in out)
         trade.stamps.setdefault("exits_out", self.desk.now)
         return list(out)

@@ -85,7 +85,7 @@ def answer(desk: Desk, trade: TradeRecord, fill: float) -> None:
     if new is not plan:
         repairs = trade.pairs[0].repairs_left if trade.pairs else 0
         for pair in trade.pairs:
-            for leg in (pair.tp, pair.sl):
+            for leg in pair.legs:
                 del trade.legs[leg_of(leg).leg]
                 desk.by_ref.pop(leg_of(leg).order_ref, None)
         trade.plan = new

@@ -125,7 +125,7 @@ class LegEventHandlers:
         sibling believed larger than it is gets shrunk to fit (a modify that changes nothing),
         while one believed smaller could outlive the position (the exit that opened a position)."""
         pair = trade.pair_of(leg)
-        if pair is None or not time:  # an execution without its time (0): counted as IB reduces
+        if pair is None or pair.tp is None or not time:  # no time (0): counted as IB reduces; no sibling
             return
         sibling = leg_of(pair.sl if leg is pair.tp else pair.tp)
         if sibling.live and sibling.resized_at and time <= sibling.resized_at + self.desk.policy.clock_tolerance:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import attrs
 
 from machines import PairModel
-from supervisor.book import LegRecord, Role, TradeRecord
+from supervisor.book import LegRecord, Role, TradeRecord, record
 from supervisor.plan import EntryType, TradePlan
 from supervisor.port import OrderType, PlaceOrder
 
@@ -89,19 +89,22 @@ def entry_leg(plan: TradePlan) -> LegRecord:
 
 def level_legs(
     trade: TradeRecord, level: int, generation: int, qty: int, *, attached: bool
-) -> tuple[LegRecord, LegRecord]:
+) -> tuple[LegRecord | None, LegRecord]:
     """The take-profit and stop-loss of a ladder level, in an OCA group of their own. A successor
-    (generation 2, 3, ...) gets new names and a new group: orderRefs are never reused."""
+    (generation 2, 3, ...) gets new names and a new group: orderRefs are never reused. A plan with
+    no take-profit gives its one level a stop alone (no target, no OCA group: nothing to share)."""
     plan = trade.p
     suffix = "" if generation == 1 else f"~{generation}"
-    oca = f"{plan.trade_id}:oca{level}{suffix}"
+    price = plan.target_for(level)
+    oca = None if price is None else f"{plan.trade_id}:oca{level}{suffix}"
     parent = trade.entry_rec.order_ref if attached else None
-    price = plan.take_profits[level - 1]
     stop = plan.stop_for(level)
-    tp_cmd = take_profit_order(plan, f"tp{level}{suffix}", qty, price, oca_group=oca, parent_ref=parent)
+    tp = None
+    if price is not None:
+        tp_cmd = take_profit_order(plan, f"tp{level}{suffix}", qty, price, oca_group=oca, parent_ref=parent)
+        tp = LegRecord(leg=f"tp{level}{suffix}", intended_qty=qty, limit_price=price, trade_id=plan.trade_id,
+                       role=Role.TAKE_PROFIT, command=tp_cmd, level=level)
     sl_cmd = stop_order(plan, f"sl{level}{suffix}", qty, stop, oca_group=oca, parent_ref=parent)
-    tp = LegRecord(leg=f"tp{level}{suffix}", intended_qty=qty, limit_price=price, trade_id=plan.trade_id,
-                   role=Role.TAKE_PROFIT, command=tp_cmd, level=level)
     sl = LegRecord(leg=f"sl{level}{suffix}", intended_qty=qty, stop_price=stop, trade_id=plan.trade_id,
                    role=Role.STOP, command=sl_cmd, level=level)
     return tp, sl
@@ -141,9 +144,10 @@ def ladder_pairs(trade: TradeRecord, *, repairs: int) -> list[PairModel]:
         if qty == 0:
             continue  # a level the allocation gives no share: LadderLevelDropped at arm
         tp, sl = level_legs(trade, level, 1, qty, attached=plan.attached)
-        trade.legs[tp.leg] = tp
-        trade.legs[sl.leg] = sl
-        pairs.append(PairModel(f"pair{level}", level, tp, sl, target_qty=qty, repairs_left=repairs))
+        pair = PairModel(f"pair{level}", level, tp, sl, target_qty=qty, repairs_left=repairs)
+        for leg in pair.legs:
+            trade.legs[leg.leg] = record(leg)
+        pairs.append(pair)
     return pairs
 
 

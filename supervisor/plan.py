@@ -9,6 +9,10 @@ named by `symbol` with the tick `tick_size` (0.01 when not given); a future name
 multiplier (ES: 0.25 and 50). Its tick is the grid every price must sit on and the unit of the
 minimum distance (`min_stop_ticks`, default 4: the ES postmortem's 1 point) that every stop and
 every target keeps from the entry; its multiplier turns points into currency for P&L and risk.
+
+Exits: 1 to 3 take-profit levels, each with its stop; or none (`take_profits=()`, "exits: none"):
+one stop-only level, the entry's shares held under one stop until it fills or the trade is
+flattened. Every executed share is kept under a stop, so a plan without a stop is refused.
 """
 
 from __future__ import annotations
@@ -186,16 +190,23 @@ class TradePlan:
             raise PlanError(problem.field, problem.price, problem.reason, rule=problem.rule)
 
     def _check_levels(self) -> None:
-        levels = len(self.take_profits)
-        if not 1 <= levels <= MAX_LEVELS:
-            raise PlanError("take_profits", self.take_profits, f"needs 1 to {MAX_LEVELS} levels")
+        if len(self.take_profits) > MAX_LEVELS:
+            raise PlanError("take_profits", self.take_profits, f"needs 0 to {MAX_LEVELS} levels")
+        levels = self.levels
+        if not self.stop_losses:
+            raise PlanError("stop_losses", self.stop_losses,
+                            "needs a stop: every executed share is kept under a stop"
+                            + (" (a plan with no take-profit too)" if self.stop_only else ""))
         if len(self.stop_losses) not in (1, levels):
             raise PlanError("stop_losses", self.stop_losses, f"needs one stop or one per level ({levels})")
+        if self.stop_only and self.stop_updates:
+            raise PlanError("stop_updates", self.stop_updates,
+                            "moves the stop after a take-profit fills: a plan with no take-profit has none")
         if len(self.stop_updates) > max(levels - 1, 0):
             raise PlanError("stop_updates", self.stop_updates,
                             f"at most {max(levels - 1, 0)} milestones for {levels} levels")
         ordered = sorted(self.take_profits, reverse=self.side is Side.SHORT)
-        if list(self.take_profits) != ordered or len(set(self.take_profits)) != levels:
+        if list(self.take_profits) != ordered or len(set(self.take_profits)) != len(self.take_profits):
             raise PlanError("take_profits", self.take_profits, "levels must move away from the entry, one price each")
         if self.allocation is not None:
             if len(self.allocation) != levels:
@@ -219,7 +230,17 @@ class TradePlan:
 
     @property
     def levels(self) -> int:
-        return len(self.take_profits)
+        """Ladder levels: one per take-profit, or the one stop-only level of a plan without any."""
+        return max(len(self.take_profits), 1)
+
+    @property
+    def stop_only(self) -> bool:
+        """No take-profit ("exits: none"): the entry's shares are held under the stop alone."""
+        return not self.take_profits
+
+    def target_for(self, level: int) -> float | None:
+        """The take-profit price of a 1-based level; None for the stop-only level."""
+        return None if self.stop_only else self.take_profits[level - 1]
 
     @property
     def attached(self) -> bool:

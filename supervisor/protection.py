@@ -201,9 +201,9 @@ class Protection:
         if trade.ladder == "flattening":
             return
         for pair in trade.pairs:
-            if pair.state not in ("armed", "reducing") or pair.remaining <= 0 or (pair.sl.live and pair.tp.live):
+            if pair.state not in ("armed", "reducing") or pair.remaining <= 0 or all(leg.live for leg in pair.legs):
                 continue
-            if blocked_only and not any(leg.state in ("idle", "dropped", "rejected") for leg in (pair.sl, pair.tp)):
+            if blocked_only and not any(leg.state in ("idle", "dropped", "rejected") for leg in pair.legs):
                 continue
             step = self.desk.fire(self.m.pair, pair, trade, "repair")
             if step is not None:

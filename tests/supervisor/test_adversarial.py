@@ -3,7 +3,8 @@
 The broker (`model_broker.ModelBroker`) fills at the prices of a random walk, reports in IB's
 orders and out of them, refuses, rejects, duplicates, corrects and disconnects (see its module).
 A random history of those steps is played against one trade, for AUTO (detached ladders) and
-ATTACHED (brackets) exit modes, and after every step:
+ATTACHED (brackets) exit modes, with one to three take-profits or none (a stop-only plan), and
+after every step:
 
 - the broker is never short;
 - once everything in flight has landed, the broker holds no more working exit quantity than the
@@ -135,8 +136,13 @@ class Run:
             self.short_since = None
 
 
-def play(data: st.DataObject, mode: ExitMode, make: SupervisorMaker | None = None) -> Run:
-    tps = data.draw(st.sampled_from([(10.5,), (10.5, 11.0), (10.5, 11.0, 11.5)]), label="levels")
+# the take-profits of a plan: three ladders, and none (a stop-only plan: the entry and its stop)
+LADDERS: list[tuple[float, ...]] = [(10.5,), (10.5, 11.0), (10.5, 11.0, 11.5), ()]
+
+
+def play(data: st.DataObject, mode: ExitMode, make: SupervisorMaker | None = None,
+         ladders: list[tuple[float, ...]] = LADDERS) -> Run:
+    tps = data.draw(st.sampled_from(ladders), label="levels")
     qty = data.draw(st.integers(1, 300), label="qty")
     choices = Choices(
         refuse_cancel=data.draw(st.sampled_from([0.0, 0.0, 0.3, 1.0]), label="refuse_cancel"),
@@ -234,6 +240,20 @@ def _sharded(mode: ExitMode, shard: int) -> Callable[[], None]:
 
     return run  # type: ignore[no-any-return]
 
+
+def _stop_only(mode: ExitMode) -> Callable[[], None]:
+    """Stop-only plans alone, so each run has some whatever the shards draw."""
+    @seed(0x5709 + (mode is ExitMode.ATTACHED))
+    @settings(max_examples=max(EXAMPLES // 16, 1), deadline=None)
+    @given(st.data())
+    def run(data: st.DataObject) -> None:
+        play(data, mode, ladders=[()])
+
+    return run  # type: ignore[no-any-return]
+
+
+test_stop_only_plans_keep_their_promises_against_an_adversarial_broker = _stop_only(ExitMode.AUTO)
+test_attached_stop_only_plans_keep_their_promises_against_an_adversarial_broker = _stop_only(ExitMode.ATTACHED)
 
 for _shard in range(SHARDS):
     globals()[f"test_auto_ladders_keep_their_promises_against_an_adversarial_broker_{_shard}"] = (

@@ -234,6 +234,37 @@ def drive_pair(setup: str, extra: list[Step] | None = None) -> Rig:
     return rig
 
 
+# -- a stop-only level (a plan with no take-profit): the same machine, no target ------------------
+STOP_ARMED = [*ALLOCATED, *live("sl"), ev("pair", "leg_changed")]
+STOP_REPLACING = [*STOP_ARMED, ev("pair", "replace")]
+
+STOP_ONLY_SETUPS: dict[str, Setup] = {
+    "pending": ("pending", []),
+    "armed": ("armed", STOP_ARMED),
+    "reducing": ("reducing", [*STOP_ARMED, fill("sl", "s1", 4), ev("pair", "leg_changed")]),
+    "closed_by_sl": ("closed_by_sl", [*STOP_ARMED, fill("sl", "s1", 10), ev("pair", "leg_changed")]),
+    "cancelled": ("cancelled", [ev("pair", "drop")]),
+    "replacing": ("replacing", STOP_REPLACING),
+    "replaced": ("replaced", [*STOP_REPLACING, *cancelled("sl"), ev("pair", "leg_changed")]),
+    "exposed": ("exposed", [put("pair", repairs_left=0), *STOP_ARMED, ev("sl", "confirm_cancel"),
+                            ev("pair", "leg_changed")]),
+}
+
+
+def stop_only_rig() -> Rig:
+    sl = leg_model("T1:sl1")
+    return {"sl": sl, "pair": PairModel("pair1", 1, None, sl, target_qty=QTY)}
+
+
+def drive_stop_only(setup: str, extra: list[Step] | None = None) -> Rig:
+    state, steps = STOP_ONLY_SETUPS[setup]
+    rig = stop_only_rig()
+    run(rig, PAIR_MACHINES, steps)
+    assert rig["pair"].state == state, f"stop-only setup {setup!r} reached {rig['pair'].state}"
+    run(rig, PAIR_MACHINES, extra or [])
+    return rig
+
+
 # -- a trade, with its entry and one exit pair ---------------------------------------------------
 TRADE_MACHINES: dict[str, type[StateMachine]] = {
     "entry": EntryLeg, "tp": Leg, "sl": StopLeg, "pair": OcaPair,

@@ -163,3 +163,51 @@ OCA_PAIR_UNDECLARED: tuple[Row, ...] = (
     ("replacing",      "leg_changed",  "both_done and tp_took_all",      "closed_by_tp"),
     ("replacing",      "leg_changed",  "both_done and sl_took_all",      "closed_by_sl"),
 )
+
+
+# The rows a stop-only level (a plan with no take-profit: `PairModel.tp` is None) can take: the
+# same declared table, of which no guard lets it take a target's row. Every row here is a row of
+# `OCA_PAIR`; the rows of `OCA_PAIR` not here are never the first that holds for it: `tp_took_all`
+# never holds (no target), `all_exited` never holds without `sl_took_all` (only stops exit), and a
+# lost stop is always lost for sure (no OCA sibling's fill can explain it), so `leg_lost and
+# can_repair` never decides `leg_changed`. `closed_by_tp` is unreachable; `closed_mixed` only
+# through the disputed replacing row (the table wants `closed_by_sl` there).
+STOP_ONLY_PAIR: Table = (
+    ("pending",        "allocate",     "has_shares",                     "armed"),  # the stop alone
+    ("pending",        "allocate",     None,                             "pending"),
+    ("pending",        "attach",       None,                             "armed"),  # the entry's only child
+    ("pending",        "drop",         None,                             "cancelled"),
+    ("pending",        "withdraw",     None,                             "cancelled"),
+    ("armed",          "allocate",     None,                             "armed"),  # the entry filled more: grow
+    ("armed",          "withdraw",     None,                             "cancelled"),
+    ("armed",          "leg_changed",  "sl_took_all",                    "closed_by_sl"),
+    ("armed",          "leg_changed",  "lost_for_sure and can_repair",   "armed"),  # any lost stop: restore now
+    ("armed",          "leg_changed",  "uncovered",                      "exposed"),
+    ("armed",          "leg_changed",  "ended_empty",                    "cancelled"),
+    ("armed",          "leg_changed",  "exits_started",                  "reducing"),
+    ("armed",          "leg_changed",  None,                             "armed"),
+    ("armed",          "repair",       "leg_lost and can_repair",        "armed"),
+    ("armed",          "repair",       "uncovered",                      "exposed"),
+    ("armed",          "repair",       None,                             "armed"),
+    ("armed",          "replace",      None,                             "replacing"),
+    ("reducing",       "allocate",     None,                             "reducing"),
+    ("reducing",       "withdraw",     None,                             "cancelled"),
+    ("reducing",       "leg_changed",  "sl_took_all",                    "closed_by_sl"),
+    ("reducing",       "leg_changed",  "lost_for_sure and can_repair",   "reducing"),
+    ("reducing",       "leg_changed",  "uncovered",                      "exposed"),
+    ("reducing",       "leg_changed",  None,                             "reducing"),
+    ("reducing",       "repair",       "leg_lost and can_repair",        "reducing"),
+    ("reducing",       "repair",       "uncovered",                      "exposed"),
+    ("reducing",       "repair",       None,                             "reducing"),
+    ("reducing",       "replace",      None,                             "replacing"),
+    ("replacing",      "withdraw",     None,                             "cancelled"),
+    ("replacing",      "leg_changed",  "both_done and sl_took_all",      "closed_by_sl"),  # DISPUTED, as above
+    ("replacing",      "leg_changed",  "both_done",                      "replaced"),  # a successor stop
+    ("replacing",      "leg_changed",  None,                             "replacing"),
+    ("exposed",        "withdraw",     None,                             "cancelled"),
+    ("exposed",        "leg_changed",  "sl_took_all",                    "closed_by_sl"),  # a late stop fill
+    ("exposed",        "leg_changed",  "ended_empty",                    "cancelled"),
+    ("exposed",        "leg_changed",  None,                             "exposed"),
+    ("exposed",        "replace",      None,                             "replacing"),
+    # every other (state, event) of a stop-only level stays where it is, as in `OCA_PAIR`
+)

@@ -11,6 +11,9 @@ compares the fill with the targets, reports `TargetsCrossed`, and `Policy.target
   per-level stops and stop updates follow their levels;
 - `shift`: every target moves by the slippage (fill - planned entry), on the tick grid.
 
+A plan may answer for itself (`TradePlan.targets_crossed`, e.g. `breakout arm --targets-crossed`);
+the policy answers for plans that do not. A plan with no take-profit crosses nothing.
+
 The new ladder replaces the pending pairs built at arm time (nothing of them was sent, so their
 names are reused); the plan the trade keeps is the new one. In attached mode the children ride with
 the entry at the broker already: the crossing is reported and nothing else changes.
@@ -80,7 +83,8 @@ def answer(desk: Desk, trade: TradeRecord, fill: float) -> None:
     crossed = crossed_levels(plan, fill)
     if not crossed:
         return
-    action = TargetsCrossedAction.KEEP if trade.attached else desk.policy.targets_crossed
+    chosen = plan.targets_crossed if plan.targets_crossed is not None else desk.policy.targets_crossed
+    action = TargetsCrossedAction.KEEP if trade.attached else chosen
     new, reason = checked_replan(plan, fill, action)
     if new is not plan:
         repairs = trade.pairs[0].repairs_left if trade.pairs else 0

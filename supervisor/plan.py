@@ -25,6 +25,7 @@ from decimal import Decimal
 import attrs
 
 from supervisor.guards import DEFAULT_MIN_DISTANCE_TICKS, bracket_problem
+from supervisor.policy import TargetsCrossedAction
 from supervisor.port import Action, Instrument, TimeInForce
 
 MAX_LEVELS = 3
@@ -130,6 +131,10 @@ class TradePlan:
     min_stop_ticks: int = DEFAULT_MIN_DISTANCE_TICKS
     account: str = ""
     exit_mode: ExitMode = ExitMode.AUTO
+    # the entry filled at or beyond a take-profit: this trade's answer (None: the supervisor's
+    # `Policy.targets_crossed`). Journaled with the plan, so a replay answers the same.
+    targets_crossed: TargetsCrossedAction | None = attrs.field(
+        default=None, converter=attrs.converters.optional(TargetsCrossedAction))
     instrument: Instrument = attrs.field()
 
     @instrument.default

@@ -143,7 +143,9 @@ def breakout() -> None:
 @click.option("--level", type=opt.POSITIVE_PRICE, help="the breakout level")
 @click.option("--qty", type=opt.QUANTITY, help="shares to enter")
 @click.option("--side", type=click.Choice(["long", "short"]), help="long (default) or a short breakdown")
-@click.option("--tp", type=opt.PriceList(allow_auto=True), help="take-profits 195-198-205 (1 to 3), or auto")
+@click.option("--tp", type=opt.PriceList(allow_auto=True, allow_none=True),
+              help="take-profits 195-198-205 (1 to 3), auto, or none: no take-profit, the stop alone holds every "
+                   "share (--sl required: every filled share is kept under a stop)")
 @click.option("--tp-count", type=opt.Count(1, 3), help="with --tp auto: how many levels (1-3)")
 @click.option("--tp-alloc", type=opt.Parts(), help="split: shares (sum = --qty) or percent (sum = 100)")
 @click.option("--sl", type=opt.PriceList(), help="stop: one price, or one per level")
@@ -162,6 +164,9 @@ def breakout() -> None:
 @click.option("--fast-offset", type=opt.NON_NEGATIVE, help="with --fast: distance beyond the level [default: 0]")
 @click.option("--atr-bars", type=opt.Count(1, 500), help="bars of history for --tp auto [default: 14]")
 @click.option("--exit-mode", type=click.Choice(["auto", "detached", "attached"]), help="[default: auto]")
+@click.option("--targets-crossed", type=click.Choice(["keep", "drop", "shift"], case_sensitive=False),
+              help="the entry filled at or beyond a take-profit: keep the ladder, drop the crossed levels' shares "
+                   "into the next, or shift every target by the slippage [default: drop]")
 @click.option("--account", help="the broker account")
 @click.option("--trade-id", help="[default: symbol-level, e.g. aapl-190]")
 @click.option("--broker", "broker_name", type=click.Choice(["sim", "ib"]), default="sim", show_default=True)
@@ -187,6 +192,11 @@ def arm(*, tokens: tuple[str, ...], timezone: str, broker_name: str, bars: str |
           --tp-alloc 40-30-30 --sl 99.95 --entry market --watch-after 30
       order-supervisor breakout arm AAPL level=190 qty=100 tp=195-198-205 sl=187 tp_alloc=60-30-10
       order-supervisor breakout arm XRTX 0.42 1000 tp-2 sl=0.37
+      order-supervisor breakout arm SIM level=100.49 qty=100 tp=none sl=99.95 entry=market --flatten-at 15:45
+
+    With --tp none there is no take-profit: the position is held under the stop until the stop
+    fills, it is flattened (--flatten-at, kill) or the day ends; --sl is required (every filled
+    share is kept under a stop).
 
     Exit codes: 0 closed and flat, or expired with nothing sent; 2 bad input; 3 the broker refused
     or is out of reach; 4 an invariant broke during the run.

@@ -4,7 +4,7 @@
   `POSITIVE_PRICE`, `NON_NEGATIVE` (click's own `float` accepts `inf` and `nan`).
 - `Count(...)`: a whole number within bounds (`--qty 0` is refused).
 - `PriceList`: `195-198-205` or `195,198,205` (the seed's dashes, or commas), each a positive finite
-  price; `Parts`: `60-30-10` whole numbers.
+  price (`--tp` also takes `auto` and `none`); `Parts`: `60-30-10` whole numbers.
 - `breakout_tokens(tokens)`: the operator's token style, `AAPL level=190 qty=100 tp=195-198-205
   sl=187 tp_alloc=60-30-10`, and the shorthand `XRTX 0.42 1000 tp-2 sl=0.37`, into option values.
 - `plan_error(exc)`: a `PlanError` as a `click.BadParameter` naming the option it came from.
@@ -75,12 +75,13 @@ class Count(click.ParamType):  # type: ignore[type-arg]  # generic only in newer
 
 
 class PriceList(click.ParamType):  # type: ignore[type-arg]  # generic only in newer click
-    """`195-198-205` or `195,198,205`: positive finite prices (`auto` passes through as is)."""
+    """`195-198-205` or `195,198,205`: positive finite prices (`auto` and `none` pass through as is
+    where allowed: automatic take-profits, or none at all)."""
 
     name = "prices"
 
-    def __init__(self, allow_auto: bool = False) -> None:
-        self.allow_auto = allow_auto
+    def __init__(self, allow_auto: bool = False, allow_none: bool = False) -> None:
+        self.allow_auto, self.allow_none = allow_auto, allow_none
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, tuple):
@@ -88,6 +89,8 @@ class PriceList(click.ParamType):  # type: ignore[type-arg]  # generic only in n
         text = str(value).strip()
         if self.allow_auto and text.lower() == "auto":
             return "auto"
+        if self.allow_none and text.lower() == "none":
+            return "none"
         prices: list[float] = []
         for part in re.split(r"[-,]", text):
             price = POSITIVE_PRICE.convert(part, param, ctx) if part.strip() else None
@@ -121,7 +124,7 @@ SETUP_OPTIONS = {
     "tp_alloc": "--tp-alloc", "rule": "--rule", "max_bars": "--max-bars", "quote_age": "--quote-age",
     "limit_offset": "--limit-offset", "atr_bars": "--atr-bars", "stop_updates": "--stop-updates",
     "rth": "--rth", "timezone": "--timezone", "fast_offset": "--fast-offset", "watch_after": "--watch-after",
-    "trade_id": "--trade-id", "symbol": "SYMBOL",
+    "trade_id": "--trade-id", "symbol": "SYMBOL", "targets_crossed": "--targets-crossed",
 }
 
 
@@ -138,6 +141,7 @@ TOKEN_KEYS = {
     "account": "account", "trade_id": "trade_id", "side": "side", "rth": "rth", "outside_rth": "outside_rth",
     "stop_updates": "stop_updates", "fast": "fast", "fast_offset": "fast_offset", "limit_offset": "limit_offset",
     "watch_after": "watch_after", "exit_mode": "exit_mode", "tp_exec": "exit_mode",
+    "targets_crossed": "targets_crossed",
 }
 
 

@@ -13,7 +13,8 @@ from broker.cli import options as opt
 
 _SPEC: dict[str, tuple[click.ParamType, str]] = {  # type: ignore[type-arg]
     "level": (opt.POSITIVE_PRICE, "--level"), "qty": (opt.QUANTITY, "--qty"),
-    "side": (click.Choice(["long", "short"]), "--side"), "tp": (opt.PriceList(allow_auto=True), "--tp"),
+    "side": (click.Choice(["long", "short"]), "--side"),
+    "tp": (opt.PriceList(allow_auto=True, allow_none=True), "--tp"),
     "tp_count": (opt.Count(1, 3), "--tp-count"), "tp_alloc": (opt.Parts(), "--tp-alloc"),
     "sl": (opt.PriceList(), "--sl"), "stop_updates": (opt.PriceList(), "--stop-updates"),
     "rule": (click.Choice(["close", "touch", "break-confirm"]), "--rule"),
@@ -26,6 +27,7 @@ _SPEC: dict[str, tuple[click.ParamType, str]] = {  # type: ignore[type-arg]
     "atr_bars": (opt.Count(1, 500), "--atr-bars"),
     "exit_mode": (click.Choice(["auto", "detached", "attached"]), "--exit-mode"),
     "account": (click.STRING, "--account"), "trade_id": (click.STRING, "--trade-id"),
+    "targets_crossed": (click.Choice(["keep", "drop", "shift"], case_sensitive=False), "--targets-crossed"),
 }
 
 
@@ -69,7 +71,7 @@ def build_setup(symbol: str, values: Mapping[str, Any], *, session_start: float,
         raise click.BadParameter(f"fast entry needs second bars; the data has {bar_seconds:g}-second bars "
                                  f"(give --bars with 1- or 5-second bars)", param_hint="--fast")
     tp = values.get("tp")
-    auto = tp == "auto"
+    auto, none = tp == "auto", tp == "none"
     if values.get("tp_count") is not None and not auto:
         raise click.BadParameter("goes with --tp auto", param_hint="--tp-count")
     level = values["level"]
@@ -88,12 +90,13 @@ def build_setup(symbol: str, values: Mapping[str, Any], *, session_start: float,
             side=Side(values.get("side", "long")), rule=values.get("rule", "close"),
             entry=EntryType(values.get("entry", "limit")), limit_offset_ticks=values.get("limit_offset", 0),
             quote_age=values.get("quote_age", 5.0),
-            take_profits=() if auto or tp is None else tp,
+            take_profits=() if auto or none or tp is None else tp, tp_none=none,
             tp_auto=(values.get("tp_count") or 2) if auto else 0, atr_bars=values.get("atr_bars", 14),
             stop_losses=values.get("sl") or (), tp_alloc=values.get("tp_alloc"),
             stop_updates=values.get("stop_updates") or (), tif=TimeInForce(str(values.get("tif", "DAY")).upper()),
             outside_rth=values.get("outside_rth"), account=values.get("account") or "",
             exit_mode=ExitMode(values.get("exit_mode", "auto")), max_bars=values.get("max_bars"), hours=hours,
+            targets_crossed=(values.get("targets_crossed") or "").lower() or None,
             fast=FastEntry(values.get("fast_offset", 0.0)) if values.get("fast") else None,
             watch_from=None if watch_after is None else session_start + watch_after * 60,
         )

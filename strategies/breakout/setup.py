@@ -1,7 +1,8 @@
 """`BreakoutSetup`: one breakout, as the operator gives it, validated whole before anything is armed.
 
 It holds what the watcher needs (level, rule, filters, `max_bars`), how the entry is priced (limit at
-the ask, or market; `entry.py`) and the exits (take-profits given or `auto`, stops, the split). A
+the ask, or market; `entry.py`) and the exits (take-profits given, `auto`, or none: the stop alone
+holds every share; stops, the split; what to do with targets an entry's fill crossed). A
 bad field raises `PlanError` naming it (`level`, `qty`, `tp`, `sl`, `tp_alloc`, ...): the command
 line maps the name to its option. `reference_plan()` checks the exits against the level before
 anything is armed; `plan(entry_price)` is the `TradePlan` the trigger arms, priced at that moment
@@ -25,6 +26,7 @@ from strategies.breakout.session import RegularHours
 from strategies.breakout.watcher import RULES, BreakoutWatcher, Confirm, FastEntry
 from supervisor.market import Bar
 from supervisor.plan import MAX_LEVELS, EntryType, ExitMode, PlanError, Side, TradePlan
+from supervisor.policy import TargetsCrossedAction
 from supervisor.port import TimeInForce
 
 DEFAULT_QUOTE_AGE = 5.0
@@ -56,6 +58,7 @@ class BreakoutSetup:
     quote_age: float = DEFAULT_QUOTE_AGE  # a quote older than this many seconds refuses a limit entry
     take_profits: tuple[float, ...] = attrs.field(default=(), converter=_tuple_floats)
     tp_auto: int = 0  # N: the take-profits are computed at arming (levels.auto_take_profits)
+    tp_none: bool = False  # no take-profit ("exits: none"): the entry's shares are held under the stop alone
     atr_bars: int = DEFAULT_ATR_BARS
     stop_losses: tuple[float, ...] = attrs.field(default=(), converter=_tuple_floats)
     tp_alloc: tuple[int, ...] | None = attrs.field(default=None, converter=_optional_ints)
@@ -64,6 +67,9 @@ class BreakoutSetup:
     outside_rth: bool | None = None  # None: False while the regular-hours filter is on, else True
     account: str = ""
     exit_mode: ExitMode = ExitMode.AUTO
+    # the entry filled at or beyond a take-profit: keep, drop or shift (None: the supervisor's policy, drop)
+    targets_crossed: TargetsCrossedAction | None = attrs.field(
+        default=None, converter=attrs.converters.optional(TargetsCrossedAction))
     max_bars: int | None = None
     hours: RegularHours | None = attrs.field(factory=RegularHours)
     fast: FastEntry | None = None
@@ -85,8 +91,11 @@ class BreakoutSetup:
             _finite_positive(f"sl[{i}]", price)
         if self.tp_auto and self.take_profits:
             raise PlanError("tp", "auto", "give take-profit prices or auto, not both")
-        if not self.take_profits and not self.tp_auto:
-            raise PlanError("tp", "", "is required: 1 to 3 prices (e.g. 195-198-205) or auto with a count")
+        if self.tp_none:
+            self._check_no_targets()
+        if not self.take_profits and not self.tp_auto and not self.tp_none:
+            raise PlanError("tp", "", "is required: 1 to 3 prices (e.g. 195-198-205), auto with a count, "
+                                      "or none (the stop alone)")
         if self.tp_auto and not 1 <= self.tp_auto <= MAX_LEVELS:
             raise PlanError("tp_count", self.tp_auto, f"must be 1 to {MAX_LEVELS}")
         if not self.stop_losses:
@@ -95,20 +104,41 @@ class BreakoutSetup:
             raise PlanError("atr_bars", self.atr_bars, "must be 1 to 500 bars")
         if self.watch_from is not None and not math.isfinite(self.watch_from):
             raise PlanError("watch_after", self.watch_from, "must be a finite time")
-        if self.take_profits:
+        if self.take_profits or self.tp_none:
             self.reference_plan()  # the exits against the level, before anything is armed
         else:
             self._check_stops_against_level()
         self.watcher()  # max_bars and the rule, as the watcher checks them
 
     # -- derived -------------------------------------------------------------------------------
+    def _check_no_targets(self) -> None:
+        """`tp none`: the entry and its stop only, and nothing that needs a take-profit."""
+        if self.take_profits or self.tp_auto:
+            raise PlanError("tp", "none", "give take-profit prices, auto or none, not two of them")
+        if not self.stop_losses:
+            raise PlanError("sl", "", "is required with tp none: every filled share is kept under a stop, "
+                                      "and with no take-profit the stop alone holds the position")
+        if len(self.stop_losses) > 1:
+            raise PlanError("sl", "-".join(f"{p:g}" for p in self.stop_losses),
+                            "takes one stop with tp none (one level)")
+        if self.stop_updates:
+            raise PlanError("stop_updates", "-".join(f"{p:g}" for p in self.stop_updates),
+                            "moves the stop after a take-profit fills: with tp none there is none")
+        if self.tp_alloc is not None:
+            raise PlanError("tp_alloc", "-".join(map(str, self.tp_alloc)),
+                            "splits shares over take-profit levels: with tp none there are none")
+        if self.targets_crossed is not None:
+            raise PlanError("targets_crossed", self.targets_crossed.value,
+                            "answers an entry filled beyond a take-profit: with tp none there is none to cross")
+
     @property
     def levels(self) -> int:
-        return len(self.take_profits) or self.tp_auto
+        """Ladder levels: one per take-profit (given or automatic), or the one stop-only level."""
+        return len(self.take_profits) or self.tp_auto or 1
 
     @property
     def auto(self) -> bool:
-        return not self.take_profits
+        return self.tp_auto > 0
 
     @property
     def orders_outside_rth(self) -> bool:
@@ -141,7 +171,7 @@ class BreakoutSetup:
                 entry_price=entry_price, entry_type=self.entry, take_profits=self.take_profits,
                 stop_losses=self.stop_losses, allocation=self.allocation(), stop_updates=self.stop_updates,
                 tif=self.tif, outside_rth=self.orders_outside_rth, tick_size=self.tick_size, account=self.account,
-                exit_mode=self.exit_mode,
+                exit_mode=self.exit_mode, targets_crossed=self.targets_crossed,
             )
         except PlanError as exc:
             raise PlanError(_PLAN_FIELDS.get(exc.field.split("[")[0], exc.field) + _index(exc.field), exc.value,
@@ -163,10 +193,12 @@ class BreakoutSetup:
             "side": self.side.value, "rule": self.rule, "entry": self.entry.value,
             "limit_offset_ticks": self.limit_offset_ticks, "quote_age": self.quote_age,
             "take_profits": list(self.take_profits), "tp_auto": self.tp_auto, "atr_bars": self.atr_bars,
-            "stop_losses": list(self.stop_losses),
+            "tp_none": self.tp_none, "stop_losses": list(self.stop_losses),
             "tp_alloc": None if self.tp_alloc is None else list(self.tp_alloc),
             "stop_updates": list(self.stop_updates), "tif": self.tif.value, "outside_rth": self.outside_rth,
-            "account": self.account, "exit_mode": self.exit_mode.value, "max_bars": self.max_bars,
+            "account": self.account, "exit_mode": self.exit_mode.value,
+            "targets_crossed": None if self.targets_crossed is None else self.targets_crossed.value,
+            "max_bars": self.max_bars,
             "hours": None if self.hours is None else {
                 "open": self.hours.open.strftime("%H:%M"), "close": self.hours.close.strftime("%H:%M"),
                 "timezone": self.hours.timezone},
@@ -182,6 +214,7 @@ class BreakoutSetup:
             side=Side(data["side"]), rule=data["rule"], entry=EntryType(data["entry"]),
             limit_offset_ticks=data["limit_offset_ticks"], quote_age=data["quote_age"],
             take_profits=data["take_profits"], tp_auto=data["tp_auto"], atr_bars=data["atr_bars"],
+            tp_none=data.get("tp_none", False), targets_crossed=data.get("targets_crossed"),  # later fields
             stop_losses=data["stop_losses"], tp_alloc=data["tp_alloc"], stop_updates=data["stop_updates"],
             tif=TimeInForce(data["tif"]), outside_rth=data["outside_rth"], account=data["account"],
             exit_mode=ExitMode(data["exit_mode"]), max_bars=data["max_bars"],
@@ -200,11 +233,15 @@ class BreakoutSetup:
                  + f" (quote at most {self.quote_age:g}s old)")
         tps = "auto" if self.auto else "/".join(f"{p:g}" for p in self.take_profits)
         alloc = "/".join(map(str, self.allocation()))
+        crossed = f", crossed targets: {self.targets_crossed.value}" if self.targets_crossed is not None else ""
+        targets = (f"  take-profit none  (the stop alone holds all {self.quantity} until it fills or the trade is "
+                   f"flattened, {self.exit_mode.value} exits)"
+                   if self.tp_none else f"  take-profit {tps}  (shares {alloc}, {self.exit_mode.value} exits{crossed})")
         lines = [
             f"breakout {self.trade_id}: {sign} {self.quantity} {self.symbol} on a {self.rule} "
             f"{'above' if self.side is Side.LONG else 'below'} {self.level:g}",
             f"  entry       {entry}",
-            f"  take-profit {tps}  (shares {alloc}, {self.exit_mode.value} exits)",
+            targets,
             f"  stop        {'/'.join(f'{p:g}' for p in self.stop_losses)}"
             + (f"  then {'/'.join(f'{p:g}' for p in self.stop_updates)}" if self.stop_updates else
                "  then break-even after TP1" if self.levels > 1 else ""),

@@ -126,3 +126,26 @@ def test_the_journal_replays_the_same_ladder(tmp_path: Path) -> None:
     after = restored.trade("T1")
     assert [(leg.name, leg.intended_qty) for leg in after.legs] == [(leg.name, leg.intended_qty) for leg in before.legs]
     assert after.working_orders == before.working_orders
+
+
+@pytest.mark.parametrize(("policy", "chosen"), [("drop", "keep"), ("keep", "drop"), ("drop", "shift")])
+def test_a_plan_s_own_answer_wins_over_the_policy_and_replays_the_same(tmp_path: Path, policy: str,
+                                                                        chosen: str) -> None:
+    path = str(tmp_path / "journal.sqlite")
+    h = Harness(Policy(targets_crossed=policy), journal=path)
+    crossed = gap_through(h, 11.5, targets_crossed=chosen)
+    assert crossed.action == chosen
+    placed = exits(h)
+    assert placed == {
+        "keep": {"tp1": (60, 11.0), "sl1": (60, 9.0), "tp2": (30, 12.0), "sl2": (30, 9.0), "tp3": (10, 13.0),
+                 "sl3": (10, 9.0)},
+        "drop": {"tp1": (90, 12.0), "sl1": (90, 9.0), "tp2": (10, 13.0), "sl2": (10, 9.0)},
+        "shift": {"tp1": (60, 12.5), "sl1": (60, 9.0), "tp2": (30, 13.5), "sl2": (30, 9.0), "tp3": (10, 14.5),
+                  "sl3": (10, 9.0)},
+    }[chosen]
+    before = h.sup.trades()
+    assert h.recorder is not None
+    h.recorder.close()
+    # the answer is journaled with the plan: a restore under another policy rebuilds the same trade
+    again = Supervisor.restore(Journal.open(path).records(), h.clock, Policy())
+    assert again.trades() == before

@@ -102,6 +102,8 @@ class Console(cmd.Cmd):
     def do_breakout(self, arg: str) -> None:
         """breakout SYMBOL level=190 qty=100 tp=195-198-205 sl=187 [tp_alloc=60-30-10] [entry=market] ...
         breakout SYMBOL LEVEL QTY tp-2 sl=...      (auto take-profits)
+        breakout SYMBOL ... tp=none sl=...         (no take-profit: the stop alone holds every share)
+        breakout SYMBOL ... targets_crossed=keep   (an entry filled past a target: keep, drop or shift)
         breakout cancel SYMBOL...|ALL              (stop watchers; cancel an entry still working)"""
         self._guard(lambda: self._breakout(shlex.split(arg)))
 
@@ -271,7 +273,8 @@ class Console(cmd.Cmd):
     # -- completion ----------------------------------------------------------------------------------
     def complete_breakout(self, text: str, line: str, begidx: int, endidx: int) -> list[str]:
         words = ["cancel", "ALL", *{w.symbol for w in self.desk.watches.values()},
-                 "level=", "qty=", "tp=", "sl=", "tp_alloc=", "entry=", "rule=", "max_bars=", "trade_id="]
+                 "level=", "qty=", "tp=", "sl=", "tp_alloc=", "entry=", "rule=", "max_bars=", "trade_id=",
+                 "targets_crossed="]
         return [w for w in words if w.startswith(text)]
 
     def complete_flatten(self, text: str, line: str, begidx: int, endidx: int) -> list[str]:

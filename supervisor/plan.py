@@ -110,6 +110,17 @@ def _optional_floats(value: Iterable[float] | None) -> tuple[float, ...]:
     return () if value is None else tuple(float(v) for v in value)
 
 
+def targets_crossed_action(value: object) -> TargetsCrossedAction | None:
+    """None, or a `TargetsCrossedAction` (or its value); anything else is a PlanError naming the field."""
+    if value is None or isinstance(value, TargetsCrossedAction):
+        return value
+    try:
+        return TargetsCrossedAction(value)
+    except ValueError:
+        choices = ", ".join(a.value for a in TargetsCrossedAction)
+        raise PlanError("targets_crossed", value, f"must be one of {choices}") from None
+
+
 @attrs.frozen(kw_only=True)
 class TradePlan:
     trade_id: str
@@ -133,8 +144,7 @@ class TradePlan:
     exit_mode: ExitMode = ExitMode.AUTO
     # the entry filled at or beyond a take-profit: this trade's answer (None: the supervisor's
     # `Policy.targets_crossed`). Journaled with the plan, so a replay answers the same.
-    targets_crossed: TargetsCrossedAction | None = attrs.field(
-        default=None, converter=attrs.converters.optional(TargetsCrossedAction))
+    targets_crossed: TargetsCrossedAction | None = attrs.field(default=None, converter=targets_crossed_action)
     instrument: Instrument = attrs.field()
 
     @instrument.default

@@ -25,7 +25,7 @@ from strategies.breakout.levels import DEFAULT_ATR_BARS, auto_take_profits, ladd
 from strategies.breakout.session import RegularHours
 from strategies.breakout.watcher import RULES, BreakoutWatcher, Confirm, FastEntry
 from supervisor.market import Bar
-from supervisor.plan import MAX_LEVELS, EntryType, ExitMode, PlanError, Side, TradePlan
+from supervisor.plan import MAX_LEVELS, EntryType, ExitMode, PlanError, Side, TradePlan, targets_crossed_action
 from supervisor.policy import TargetsCrossedAction
 from supervisor.port import TimeInForce
 
@@ -68,8 +68,7 @@ class BreakoutSetup:
     account: str = ""
     exit_mode: ExitMode = ExitMode.AUTO
     # the entry filled at or beyond a take-profit: keep, drop or shift (None: the supervisor's policy, drop)
-    targets_crossed: TargetsCrossedAction | None = attrs.field(
-        default=None, converter=attrs.converters.optional(TargetsCrossedAction))
+    targets_crossed: TargetsCrossedAction | None = attrs.field(default=None, converter=targets_crossed_action)
     max_bars: int | None = None
     hours: RegularHours | None = attrs.field(factory=RegularHours)
     fast: FastEntry | None = None

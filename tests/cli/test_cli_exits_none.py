@@ -11,6 +11,7 @@ import pytest
 from cli_helpers import assert_clean_exit, invoke, minute, write_bars
 
 from broker.audit import read_journal
+from broker.chart import collect
 from broker.desk import Desk
 from broker.desk_sim import SimDriver
 from broker.sim import SimConfig, load_bars
@@ -130,3 +131,31 @@ def test_help_says_what_none_means() -> None:
     text = " ".join(result.output.split())
     assert "or none: no take-profit, the stop alone holds every share" in text
     assert "--sl is required (every filled share is kept under a stop)" in text
+
+
+def test_the_chart_of_a_stop_only_trade_draws_its_stop_and_no_target(tmp_path: Path) -> None:
+    journal = tmp_path / "j.sqlite"
+    assert_clean_exit(arm(*NONE, "--flatten-at", "15:45", "--journal", str(journal)), 0)
+    data = collect(read_journal(journal), "sim-100.49")
+    assert sorted(data.prices) == ["sl1"]
+    assert [p for _, p in data.prices["sl1"]] == [99.95]
+    assert [(side, qty) for _, _, side, qty in data.executions] == [("BUY", 100), ("SELL", 100)]
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "day.png"
+    result = invoke("chart", "--journal", str(journal), "-o", str(out))
+    assert_clean_exit(result, 0)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "0 targets, 1 stops (0 repricings), 2 executions" in result.output
+
+
+def test_the_risk_limit_counts_a_stop_only_plan_at_its_stop(tmp_path: Path) -> None:
+    journal = tmp_path / "j.sqlite"
+    result = arm(*NONE, "--max-risk", "50", "--journal", str(journal))
+    assert_clean_exit(result, 3)
+    assert "max_risk: 100 x |100.49 - 99.95| x 1 = 54.00 > 50.00; nothing was sent" in result.output
+    assert not commands(journal)
+
+
+def test_the_readme_shows_the_command_tested_here() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert f"order-supervisor breakout arm {' '.join(NONE)} --flatten-at 15:45\n" in readme

@@ -11,6 +11,7 @@ from strategies.breakout import BreakoutSetup, EntryPrice, FastEntry, RegularHou
 from strategies.breakout.levels import auto_take_profits, average_true_range, ladder_split
 from supervisor.market import Bar, Quote
 from supervisor.plan import EntryType, PlanError, Side
+from supervisor.policy import TargetsCrossedAction
 
 AAPL: dict[str, Any] = {"trade_id": "aapl", "symbol": "AAPL", "level": 190.0, "quantity": 100,
                         "take_profits": (195, 198, 205), "stop_losses": (187,)}
@@ -41,6 +42,16 @@ def setup(**changes: Any) -> BreakoutSetup:
     ({"take_profits": (), "tp_auto": 4}, "tp_count"),
     ({"take_profits": (), "tp_auto": 2, "stop_losses": (191,)}, "sl[1]"),
     ({"rule": "wick"}, "rule"),
+    # tp none: the stop alone, so nothing that needs a take-profit
+    ({"take_profits": (), "tp_none": True, "stop_losses": ()}, "sl"),
+    ({"take_profits": (), "tp_none": True, "stop_losses": (187, 186)}, "sl"),
+    ({"tp_none": True}, "tp"),  # prices and none
+    ({"take_profits": (), "tp_none": True, "tp_auto": 2}, "tp"),
+    ({"take_profits": (), "tp_none": True, "stop_updates": (190.5,)}, "stop_updates"),
+    ({"take_profits": (), "tp_none": True, "tp_alloc": (100,)}, "tp_alloc"),
+    ({"take_profits": (), "tp_none": True, "targets_crossed": "keep"}, "targets_crossed"),
+    ({"take_profits": (), "tp_none": True, "stop_losses": (191,)}, "sl[1]"),  # above the level
+    ({"targets_crossed": "sell"}, "targets_crossed"),
 ])
 def test_a_bad_field_is_refused_by_name(changes: dict[str, Any], field: str) -> None:
     with pytest.raises(PlanError) as caught:
@@ -161,6 +172,31 @@ def test_the_record_round_trips_every_field() -> None:
                  account="DU1", limit_offset_ticks=2, outside_rth=True)
     assert BreakoutSetup.from_record(rich.to_record()) == rich
     assert BreakoutSetup.from_record(setup(hours=None).to_record()) == setup(hours=None)
+    none = setup(take_profits=(), tp_none=True)
+    assert BreakoutSetup.from_record(none.to_record()) == none
+    crossed = setup(targets_crossed="shift")
+    assert BreakoutSetup.from_record(crossed.to_record()) == crossed
+
+
+def test_a_record_written_before_tp_none_and_targets_crossed_still_reads() -> None:
+    record = setup().to_record()
+    del record["tp_none"], record["targets_crossed"]
+    assert BreakoutSetup.from_record(record) == setup()
+
+
+def test_tp_none_plans_one_stop_only_level_and_says_so() -> None:
+    none = setup(take_profits=(), tp_none=True, entry=EntryType.MARKET)
+    plan = none.plan(190.0)
+    assert (plan.take_profits, plan.stop_losses, plan.levels, plan.split(100), plan.stop_only) == (
+        (), (187.0,), 1, (100,), True)
+    text = none.describe()
+    assert "take-profit none  (the stop alone holds all 100 until it fills or the trade is flattened" in text
+    assert "break-even" not in text
+
+
+def test_targets_crossed_goes_into_the_plan() -> None:
+    assert setup(targets_crossed="keep").plan(190.0).targets_crossed is TargetsCrossedAction.KEEP
+    assert setup().plan(190.0).targets_crossed is None  # the supervisor's policy answers
 
 
 def test_the_description_shows_the_plan() -> None:

@@ -159,3 +159,13 @@ def test_the_risk_limit_counts_a_stop_only_plan_at_its_stop(tmp_path: Path) -> N
 def test_the_readme_shows_the_command_tested_here() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     assert f"order-supervisor breakout arm {' '.join(NONE)} --flatten-at 15:45\n" in readme
+
+
+def test_attached_the_stop_rides_with_the_entry_as_its_only_child(tmp_path: Path) -> None:
+    journal = tmp_path / "j.sqlite"
+    result = arm(*NONE, "--exit-mode", "attached", "--flatten-at", "15:45", "--journal", str(journal))
+    assert_clean_exit(result, 0)
+    placed = [(c.order_ref, c.parent_ref) for c in commands(journal) if isinstance(c, PlaceOrder)]
+    assert placed == [("sim-100.49:entry", None), ("sim-100.49:sl1", "sim-100.49:entry"),
+                      ("sim-100.49:flat1", None)]
+    assert result.output.strip().splitlines()[-1] == "OK: closed, flat, realized P&L 88.00"

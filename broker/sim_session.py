@@ -14,12 +14,13 @@ watcher's signal into a trigger or an expiry, expires a watcher the data ended o
 says when the trade is over (`finished`) and sums it up (`result`). `run_breakout` drives it on the
 simulated exchange; `broker.ib.session.run_breakout_ib` drives the same object on IB.
 
-Given a `HealthPolicy` (`health=`; `order-supervisor run` gives one), `run_breakout` also watches
-the bar stream's health on the sim's clock (`broker.desk_health`, as the breakout desk does): a
+`run_breakout` also watches the bar stream's health on the sim's clock, under `health=` (default
+`HealthPolicy()`, the limits `order-supervisor run` uses) (`broker.desk_health`, as the breakout desk does): a
 stall (fault `stall:WHEN:SECONDS`) is noticed, the bars asked for again (the sim's `StallReplay`
 answers once the stall is over), and a bar older than the freshness limit when it arrives is not
 shown to the watcher (`BreakoutRun.on_bar(bar, now)`); the health events go to `on_health` and into
-the result (`SessionResult.health`). Without one, a stall's bars stay lost, as before.
+the result (`SessionResult.health`). `health=None` does not watch the stream: a stall's bars stay
+lost (a bar's freshness is still judged, under the default limits).
 
 The bundled day ships inside this package (`broker/data/breakout_day.csv`, a copy of what
 `examples/data/generate_day.py` writes), so the default run works from an installed wheel.
@@ -138,6 +139,10 @@ def _plain_supervisor(clock: Callable[[], float], policy: Policy) -> SupervisorL
     return Supervisor(clock, policy)
 
 
+# the stream's limits `run_breakout` watches under unless told otherwise (`order-supervisor run`'s)
+DEFAULT_HEALTH = HealthPolicy()
+
+
 class BreakoutRun:
     """One breakout ladder on one supervisor, over any broker: the runner between them, the watcher
     deciding when. The caller drives it: `arm()` once, `on_bar(bar)` for each completed bar, the
@@ -238,7 +243,7 @@ def run_breakout(
     on_event: EventCallback | None = None,
     make_supervisor: SupervisorFactory | None = None,
     on_step: Callable[[SimBroker, SupervisorLike], None] | None = None,
-    health: HealthPolicy | None = None,
+    health: HealthPolicy | None = DEFAULT_HEALTH,
     on_health: Callable[[HealthEvent], None] | None = None,
 ) -> SessionResult:
     """Replay `bars` (or the CSV at `csv`, default the bundled day) and supervise `plan`, triggered

@@ -17,7 +17,8 @@
 #   replacing (the broker sized a leg wrongly and the policy says replace: both legs are being
 #   cancelled) -> replaced (a successor pair takes over the level's remaining shares);
 #   exposed (its stop is gone with shares left and no repair is left: the trade's Cover machine
-#   puts the shares under an emergency stop once its target is cancelled);
+#   puts the shares under an emergency stop, in the level's OCA group beside its target when the
+#   target still works them, so the level can still close by its target);
 #   `withdraw` (the trade is flattened) cancels the level from any live state: nothing restored.
 # A stop-only level (a plan with no take-profit: "exits: none") has no target (`tp` is None): the
 # same table, whose target rows no guard lets it take: pending -> armed (its stop) -> reducing ->

@@ -238,7 +238,17 @@ def exit_room(trade: TradeRecord, order: PlaceOrder) -> int:
 
 
 def coverage(trade: TradeRecord) -> int:
-    return sum(protecting(trade, leg) for leg in trade.exits())
+    """Shares the working stops protect: stops in one OCA group count once (its largest), as a
+    fill of one reduces the others (a level's stop restored beside an emergency stop)."""
+    groups: dict[str, int] = {}
+    total = 0
+    for leg in trade.exits():
+        qty = protecting(trade, leg)
+        if qty and leg.oca_group:
+            groups[leg.oca_group] = max(groups.get(leg.oca_group, 0), qty)
+        else:
+            total += qty
+    return total + sum(groups.values())
 
 
 def measure(trade: TradeRecord) -> Measure:

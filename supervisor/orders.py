@@ -110,10 +110,12 @@ def level_legs(
     return tp, sl
 
 
-def emergency_leg(trade: TradeRecord, number: int, qty: int) -> LegRecord:
+def emergency_leg(trade: TradeRecord, number: int, qty: int, *, oca_group: str | None = None) -> LegRecord:
+    """A stop at the plan's protective price for shares no ladder stop protects; in `oca_group`
+    when it stands beside a level's target whose own stop is gone (the two work the same shares)."""
     plan = trade.p
     name = f"estop{number}"
-    command = stop_order(plan, name, qty, plan.protective_stop, oca_group=None)
+    command = stop_order(plan, name, qty, plan.protective_stop, oca_group=oca_group)
     return LegRecord(leg=name, intended_qty=qty, stop_price=plan.protective_stop, trade_id=plan.trade_id,
                      role=Role.STOP, command=command)
 

@@ -9,9 +9,9 @@ Cover machine's intents are carried out here:
   groups that hold a stop and the earlier levels longest (the settling view counts cancels and
   modifies already asked for, so nothing is asked twice);
 - `repair` (a gap past its grace period, a stop lost during a gap, shares that arrived after the
-  ladder was complete): an exposed level's target is cancelled first (a stop beside it would be
-  two exits for one share), then the uncovered shares get an emergency stop; when none may be
-  placed any more, `ProtectionFailed` says so;
+  ladder was complete): the uncovered shares get an emergency stop, in the OCA group of an exposed
+  level's target when one still works them (one exit for one share, and the level keeps its
+  target); when none may be placed any more, `ProtectionFailed` says so;
 - orphans (flat, exits working) are cancelled at once and reported if still working after the grace
   period.
 
@@ -62,6 +62,12 @@ def claimed_by_ladder(trade: TradeRecord) -> int:
         elif pair.state in ("armed", "reducing") and pair.sl.state in ("pending", "sent", "replace_requested"):
             claimed += max(pair.remaining - protecting(trade, leg_of(pair.sl)), 0)
     return claimed
+
+
+def _group_stops(trade: TradeRecord, group: str) -> int:
+    """Shares the working stops of one OCA group could take (an emergency stop beside an exposed
+    level's target counts from the moment it is asked for)."""
+    return sum(working(trade, leg, settling=True) for leg in trade.exits() if leg.is_stop and leg.oca_group == group)
 
 
 def _stopped(trade: TradeRecord, tp: LegRecord) -> bool:
@@ -155,8 +161,8 @@ class Protection:
 
     # -- the remedies ------------------------------------------------------------------------------
     def repair(self, trade: TradeRecord) -> None:
-        """Put the shares no stop protects under an emergency stop (after cancelling an exposed
-        level's target, which works those same shares)."""
+        """Put the shares no stop protects under an emergency stop (beside an exposed level's
+        target, in its OCA group, when the target still works those shares)."""
         if self.desk.policy.coverage_gaps is CoverageAction.WARN or not self.desk.connected:
             return  # offline: the reconciliation after the reconnect repairs at once
         held = position(trade)
@@ -169,31 +175,43 @@ class Protection:
         uncovered = held - coverage(trade) - claimed_by_ladder(trade)
         if uncovered <= 0:
             return
-        # a target whose stop is gone still works those shares: a stop beside it would be two exits
-        # for one share, so the target is cancelled first and the stop goes in once it is gone
-        bare = [leg for leg in trade.exits() if leg.role is Role.TAKE_PROFIT and leg.live and not _stopped(trade, leg)]
-        if bare:
-            for tp in bare:
-                if tp.state != "cancel_requested":
-                    self.desk.cancel(trade, tp)
-            return
+        # a level whose own stop is gone (no repair left, or its repair held back by reduce-only)
+        # while its target still works its shares: the emergency stop for them joins the target's
+        # OCA group (one exit for one share, and the level can still take its profit)
+        for pair in trade.pairs:
+            tp = leg_of(pair.tp)
+            if uncovered <= 0:
+                return
+            if pair.state not in ("armed", "reducing", "exposed") or not tp.oca_group or _stopped(trade, tp):
+                continue
+            qty = min(uncovered, working(trade, tp, settling=True) - _group_stops(trade, tp.oca_group))
+            if qty > 0:
+                if not self._emergency_stop(trade, qty, uncovered, oca_group=tp.oca_group):
+                    return
+                uncovered -= qty
         room = held - exposure(trade)  # exits whose cancel is in flight still count until it lands
         qty = min(uncovered, room)
-        if qty <= 0:
-            return  # the answer to what is in flight is the next fact
+        if qty > 0:
+            self._emergency_stop(trade, qty, uncovered)
+        # else the answer to what is in flight is the next fact
+
+    def _emergency_stop(self, trade: TradeRecord, qty: int, uncovered: int, *, oca_group: str | None = None) -> bool:
+        """Place one emergency stop for `qty` shares, unless the trade has used all it may have
+        (then `ProtectionFailed` says how many shares are left without a stop)."""
         if trade.estops >= self.desk.policy.max_emergency_stops:
             self.desk.emit(ev.ProtectionFailed(
-                trade_id=trade.trade_id, position=held, stop_coverage=coverage(trade),
+                trade_id=trade.trade_id, position=position(trade), stop_coverage=coverage(trade),
                 reason=f"{uncovered} shares without a stop and {trade.estops} emergency stops already placed "
                        f"(Policy.max_emergency_stops={self.desk.policy.max_emergency_stops})",
             ))
-            return
+            return False
         trade.estops += 1
-        leg = emergency_leg(trade, trade.estops, qty)
+        leg = emergency_leg(trade, trade.estops, qty, oca_group=oca_group)
         self.desk.add_extra(trade, leg)
         if self.desk.place(trade, leg):
             self.desk.emit(ev.EmergencyStopPlaced(trade_id=trade.trade_id, leg=leg.leg, order_ref=leg.order_ref,
                                                   quantity=qty, stop_price=leg.order.stop_price or 0.0))
+        return True
 
     def restore_levels(self, trade: TradeRecord, *, blocked_only: bool = False) -> None:
         """Levels whose leg is lost get it back (`repair`: after the grace period). `blocked_only`:

@@ -147,7 +147,6 @@ def run(*, csv_path: str | None, symbol: str, trade_id: str, side: str, level: f
     from broker.report import format_event, format_summary
     from broker.sim_session import DOCUMENTED_SPLIT, run_breakout
     from strategies.breakout import BreakoutWatcher
-    from strategies.health import HealthPolicy
     from supervisor.plan import EntryType, ExitMode, PlanError, Side, TradePlan, split_quantity
     from supervisor.policy import Policy
     from supervisor.risk_desk import RiskRefusedError
@@ -194,7 +193,7 @@ def run(*, csv_path: str | None, symbol: str, trade_id: str, side: str, level: f
             result = run_breakout(
                 plan, level, csv=csv_path, faults=faults, policy=policy, confirm=rule,
                 watch_after=watch_after * 60, max_bars=max_bars, on_event=on_event, make_supervisor=factory,
-                health=HealthPolicy(), on_health=_health(recorders, None if quiet else timezone),
+                on_health=_health(recorders, None if quiet else timezone),
             )
     except RiskRefusedError as exc:
         click.echo(f"REFUSED: {exc}")

@@ -8,6 +8,7 @@ from e2e_helpers import assert_books_balance, fills_by_leg, ladder, named
 from broker.sim import FAULT_HELP, FaultName, SimConfig
 from broker.sim_session import default_plan
 from strategies.breakout import Trigger
+from strategies.health import StaleBarIgnored
 from supervisor.events import (
     CoverageGap,
     DuplicateExecutionIgnored,
@@ -184,14 +185,22 @@ def test_a_corrected_execution_updates_the_price_and_keeps_the_quantity() -> Non
 
 
 def test_a_bar_stall_over_the_breakout_delays_the_signal_and_nothing_is_held_unknown() -> None:
-    # 2700 s after 09:30 is 10:15: no bar reaches the watcher until 10:30, across the breakout at
-    # 10:19; the exchange kept trading, so the first bar the watcher sees is already far above the
+    # 2700 s after 09:30 is 10:15: the stream goes quiet until 10:30, across the breakout at 10:19.
+    # The stall is noticed after 3 bar widths, the bars asked for again (3 attempts, then given up);
+    # when they come back at 10:30 every withheld bar is stale and none reaches the watcher, which
+    # fires on the first fresh bar. The exchange kept trading: that bar is already above the
     # entry's 100.70 limit, which never fills: the trade ends aborted, and nothing is held.
     plain, stalled = ladder(), ladder(["stall:2700:900"])
     assert isinstance(plain.signal, Trigger)
     assert isinstance(stalled.signal, Trigger)
-    assert (plain.signal.price, stalled.signal.price) == (100.61, 100.98)
-    assert stalled.signal.time - plain.signal.time == 11 * 60
+    assert (plain.signal.price, stalled.signal.price) == (100.61, 100.85)
+    assert stalled.signal.time - plain.signal.time == 10 * 60  # the bar ending 10:30, not 10:20
+    kinds = [type(event).__name__ for event in stalled.health]
+    assert kinds[:6] == ["BarStreamStalled"] + ["BarStreamRecoveryStarted"] * 3 + [
+        "BarStreamRecoveryFailed", "BarStreamRecovered"]
+    stale = [event for event in stalled.health if isinstance(event, StaleBarIgnored)]
+    assert len(stale) == kinds.count("StaleBarIgnored") == 14  # the bars ending 10:16 .. 10:29
+    assert all(event.bar_end < stalled.signal.time for event in stale)
     assert named(stalled, TradeAborted)
     assert stalled.trade.state == "aborted"
     assert stalled.trade.entry_filled == stalled.sim_position == 0

@@ -34,6 +34,8 @@ FOUND_ELSEWHERE = {
     ("gap", 6, 185): "orders handed out while the link was down came back 504 and spent every emergency stop",
     ("reversal", 6, 185): "the same on the reversal day: a gap reported offline was never repaired after",
     ("gap", 5, 87): "a stop grown after its target's fills, cut one fill behind for five steps while the target filled",
+    ("gap", 7, 195): "a level's stop vanished in an outage with no repair left: its target was cancelled for an "
+                     "emergency stop, and the shares were held past the close",
 }
 
 

@@ -205,17 +205,25 @@ def test_a_stop_cancelled_with_no_fill_behind_it_is_restored_after_the_grace_per
     assert h.sup.trade("T1").state == "protected"
 
 
-def test_when_no_repair_is_left_the_target_goes_and_an_emergency_stop_takes_the_shares() -> None:
+def test_when_no_repair_is_left_an_emergency_stop_joins_the_targets_oca_group() -> None:
+    """The level's stop is gone and no repair is left: its target still works the shares, so the
+    emergency stop goes beside it in the level's OCA group (one exit for one share), and the level
+    can still close by its target."""
     h = Harness(Policy(max_pair_repairs=0))
     h.settle(h.submit(plan(tps=(11.0,))))
     h.settle(h.feed(execution("entry", 100, 10.0)))
     h.feed(rejected("sl1"))
     assert h.sup.trade("T1").pairs == (("pair1", "exposed"),)
-    assert h.tick(2.5) == [CancelOrder(order_ref="T1:tp1", order_id=3)]  # its target works the shares
-    cmds = h.feed(cancelled("tp1"))
-    assert [(c.order_ref, c.quantity, c.oca_group) for c in cmds] == [("T1:estop1", 100, None)]
+    cmds = h.tick(2.5)
+    assert [(c.order_ref, c.quantity, c.oca_group, c.oca_type) for c in cmds if isinstance(c, PlaceOrder)] == [
+        ("T1:estop1", 100, "T1:oca1", 3)]
+    assert not [c for c in cmds if isinstance(c, CancelOrder)]  # the target stays
     h.ack(cmds)
     assert h.sup.trade("T1").stop_coverage == 100
+    assert h.feed(execution("tp1", 100, 11.0)) == [CancelOrder(order_ref="T1:estop1", order_id=4)]
+    h.feed(cancelled("estop1"))
+    trade = h.sup.trade("T1")
+    assert (trade.state, trade.pairs, trade.position) == ("closed", (("pair1", "closed_by_tp"),), 0)
 
 
 def test_emergency_stops_are_bounded_and_then_protection_failed_is_said() -> None:
@@ -224,23 +232,24 @@ def test_emergency_stops_are_bounded_and_then_protection_failed_is_said() -> Non
     h.settle(h.feed(execution("entry", 100, 10.0)))
     h.feed(rejected("sl1"))
     h.tick(2.5)
-    h.feed(cancelled("tp1"))
-    h.feed(rejected("estop1"))
-    h.feed(rejected("estop2"))
+    assert [c.order_ref for c in h.feed(rejected("estop1")) if isinstance(c, PlaceOrder)] == ["T1:estop2"]
+    assert h.feed(rejected("estop2")) == []
     [failed] = h.of_type(ev.ProtectionFailed)
     assert (failed.position, failed.stop_coverage) == (100, 0)
     assert len(h.of_type(ev.EmergencyStopPlaced)) == 2
 
 
 def test_a_late_fill_on_an_exit_shrinks_the_exits_that_now_exceed_the_position() -> None:
-    """The target of an exposed level was cancelled and an emergency stop took its shares; then the
+    """An exposed level's target was cancelled too, and an emergency stop took its shares; then the
     target's fill that beat the cancel is reported: the stop now exceeds the position and shrinks."""
     h = Harness(Policy(max_pair_repairs=0))
     h.settle(h.submit(plan(tps=(11.0,))))
     h.settle(h.feed(execution("entry", 100, 10.0)))
     h.feed(rejected("sl1"))
-    h.tick(2.5)
-    h.ack(h.feed(cancelled("tp1")))  # estop1 for 100
+    h.feed(cancelled("tp1"))
+    cmds = h.tick(2.5)
+    assert [(c.order_ref, c.quantity, c.oca_group) for c in cmds] == [("T1:estop1", 100, None)]
+    h.ack(cmds)
     cmds = h.feed(execution("tp1", 20, 11.0))  # the cancel had lost the race
     assert h.sup.trade("T1").position == 80
     [violation] = [v for v in h.of_type(ev.InvariantViolated) if v.invariant == "reduce_only"]

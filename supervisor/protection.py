@@ -179,9 +179,11 @@ class Protection:
         # while its target still works its shares: the emergency stop for them joins the target's
         # OCA group (one exit for one share, and the level can still take its profit)
         for pair in trade.pairs:
-            tp = leg_of(pair.tp)
             if uncovered <= 0:
                 return
+            if pair.tp is None:  # a stop-only level: no target to stand beside
+                continue
+            tp = leg_of(pair.tp)
             if pair.state not in ("armed", "reducing", "exposed") or not tp.oca_group or _stopped(trade, tp):
                 continue
             qty = min(uncovered, working(trade, tp, settling=True) - _group_stops(trade, tp.oca_group))

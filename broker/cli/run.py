@@ -93,7 +93,8 @@ def _parse_faults(values: Sequence[str]) -> list[Fault]:
 @click.option("--entry-price", type=FINITE, default=100.70, show_default=True,
               help="the entry's limit (for a market entry, the reference price the plan is checked against)")
 @click.option("--tp", "tps", multiple=True, default=("101.2,101.7,102.4",), show_default=True,
-              help="take-profit prices, repeatable or comma-separated")
+              help="take-profit prices, repeatable or comma-separated; `none`: no take-profit, the entry and "
+                   "its stop only (every filled share stays under the stop; add --flatten-at to close by a time)")
 @click.option("--alloc", "allocs", multiple=True, default=(),
               help="shares per take-profit level, e.g. 40,30,30  [default: 40/30/30 of --qty for three levels, "
                    "70/30 for two]")
@@ -152,7 +153,8 @@ def run(*, csv_path: str | None, symbol: str, trade_id: str, side: str, level: f
     from supervisor.risk_desk import RiskRefusedError
 
     controls = controls_from(control) if any_given(control) else None
-    take_profits = _numbers(tps, "--tp", float)
+    # `--tp none`: a stop-only plan (TradePlan(take_profits=())): one level, its stop alone
+    take_profits = () if [tp.strip().lower() for tp in tps] == ["none"] else _numbers(tps, "--tp", float)
     allocation = tuple(int(q) for q in _numbers(allocs, "--alloc", int)) or None
     if allocation is None and len(take_profits) == 3 and qty >= 3:
         allocation = split_quantity(qty, DOCUMENTED_SPLIT)  # otherwise the plan's default weights

@@ -45,3 +45,18 @@ def test_targets_crossed_names_a_bad_choice() -> None:
     result = invoke("run", "--targets-crossed", "sideways")
     assert_clean_exit(result, 2)
     assert "--targets-crossed" in result.output
+
+
+def test_tp_none_runs_the_entry_and_its_stop_only_and_a_time_exit_closes_it() -> None:
+    result = invoke("run", "--tp", "none", "--flatten-at", "15:45")
+    assert_clean_exit(result, 0)
+    assert "order_ref=breakout:sl1 quantity=100 order_type=STP stop_price=99.95" in result.output
+    assert "breakout:tp" not in result.output  # no target ever goes out
+    assert "order_ref=breakout:flat1" in result.output
+
+
+def test_tp_none_with_a_stop_per_level_is_refused_with_the_reason() -> None:
+    result = invoke("run", "--tp", "none", "--sl", "99.95,99.9")
+    assert_clean_exit(result, 2)
+    assert "stop_losses" in result.output
+    assert "TradeArmed" not in result.output

@@ -64,6 +64,7 @@ from supervisor.journal_store import (
     read_restore_rows,
     read_rows,
     read_rows_at,
+    row_is_intact,
 )
 
 __all__ = [
@@ -334,6 +335,16 @@ class Journal:
             self.flush()
         for row in read_rows(self.path, after_seq, kinds=kinds):
             yield to_record(row)
+
+    def verify(self) -> int | None:
+        """Read every row and check its checksum, closed trades' sealed histories too (opening
+        checks those as blocks, see journal_seal): the seq of the first row that fails, or None."""
+        if not self._closing:
+            self.flush()
+        for row in read_rows(self.path, verify=False):
+            if not row_is_intact(row):
+                return row[0]
+        return None
 
     def pragma(self, name: str) -> object:
         """A PRAGMA read on the writing connection (e.g. "synchronous", "journal_mode")."""

@@ -32,6 +32,7 @@ from broker.bench.figures import Figure, timed
 from broker.bench.script import Exchange, StepClock, protect, take_profits
 from supervisor.journal import Journal
 from supervisor.journal_recorder import JournalRecorder
+from supervisor.journal_seal import seal_newest
 from supervisor.journal_store import COLUMNS, Row, checksum, read_rows
 from supervisor.port import Action, ExecutionReported
 
@@ -105,11 +106,12 @@ def write_journal(path: Path, trades: int) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-template-") as folder:
         rows = _template(Path(folder))
     Journal.open(path).close()  # the schema
-    conn = sqlite3.connect(path)
+    conn = sqlite3.connect(path, isolation_level=None)
     try:
-        with conn:
-            conn.executemany(f"INSERT INTO records ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                             _copies(rows, trades))
+        conn.execute("BEGIN")
+        conn.executemany(f"INSERT INTO records ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)", _copies(rows, trades))
+        conn.execute("COMMIT")
+        seal_newest(conn)  # as the journal's writer seals each checkpoint it commits
     finally:
         conn.close()
     return len(rows) * trades

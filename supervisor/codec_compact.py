@@ -154,12 +154,18 @@ def _generate(cls: type[Any]) -> _Positional:
                   "    if found is not None:", "        return found"]
     xs = [f"x{i}" for i in range(len(fields))]
     lines += ["    try:", f"        {', '.join(xs)}{',' if len(xs) == 1 else ''} = value" if xs else "        pass"]
-    for i, (decoder, accepts, _) in enumerate(fields):
-        names[f"d{i}"], names[f"a{i}"] = decoder, accepts
+    hints = typing.get_type_hints(cls)
+    for i, ((decoder, accepts, _), name) in enumerate(zip(fields, _FIELDS[cls], strict=True)):
+        tp = hints.get(name, Any)
+        names[f"a{i}"] = accepts
+        if _holds_values(tp):
+            names[f"d{i}"], call = decoder, f"d{i}(x{i}, shared)"
+        else:  # the codec's decoder itself, without the positional wrapper
+            names[f"d{i}"], call = codec._decoder_for(tp), f"d{i}(x{i})"
         if accepts:
-            lines.append(f"        if type(x{i}) not in a{i}: x{i} = d{i}(x{i}, shared)")
+            lines.append(f"        if type(x{i}) not in a{i}: x{i} = {call}")
         else:
-            lines.append(f"        x{i} = d{i}(x{i}, shared)")
+            lines.append(f"        x{i} = {call}")
     call = ", ".join(f"{alias}=x{i}" for i, alias in enumerate(_ALIASES[cls]))
     lines += [f"        out = cls({call})", "    except (Bad, TypeError, ValueError):",
               "        return general(value, shared)  # names what is wrong"]

@@ -162,6 +162,13 @@ def _generate(cls: type[Any]) -> _Positional:
             names[f"d{i}"], call = decoder, f"d{i}(x{i}, shared)"
         else:  # the codec's decoder itself, without the positional wrapper
             names[f"d{i}"], call = codec._decoder_for(tp), f"d{i}(x{i})"
+            item = _plain_items(tp)
+            if item:  # a tuple of plain values (take-profits, exec ids): checked and made here
+                names[f"i{i}"] = item
+                lines.append(f"        if type(x{i}) is list and all([type(v) in i{i} for v in x{i}]): "
+                             f"x{i} = tuple(x{i})")
+                lines.append(f"        else: x{i} = {call}")
+                continue
         if accepts:
             lines.append(f"        if type(x{i}) not in a{i}: x{i} = {call}")
         else:
@@ -174,6 +181,14 @@ def _generate(cls: type[Any]) -> _Positional:
     lines.append("    return out")
     exec(compile("\n".join(lines), f"<compact {cls.__name__}>", "exec"), names)  # our own source, as attrs does
     return typing.cast(_Positional, names["fast"])
+
+
+def _plain_items(tp: Any) -> frozenset[type[Any]]:
+    """For `tuple[X, ...]` of a plain X, the item types X's decoder returns unchanged (else empty)."""
+    args = typing.get_args(tp)
+    if typing.get_origin(tp) is tuple and len(args) == 2 and args[1] is Ellipsis and not _holds_values(args[0]):
+        return codec._accepts(args[0])
+    return frozenset()
 
 
 def _general(cls: type[Any]) -> _Positional:

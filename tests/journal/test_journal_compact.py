@@ -12,7 +12,7 @@ import pytest
 
 from broker.bench.journal_figures import TEMPLATE, _template
 from supervisor import codec
-from supervisor.checkpoint import LegState, PackedCheckpoint, TradeCheckpoint, stored
+from supervisor.checkpoint import LegState, PackedCheckpoint, PairState, TradeCheckpoint, stored
 from supervisor.codec import CodecError
 from supervisor.codec_compact import pack, unpack
 from supervisor.journal_recorder import JournalRecorder
@@ -86,6 +86,12 @@ def test_a_shorter_list_takes_the_defaults_of_the_fields_added_later(rows: list[
 def test_bad_packed_data_is_refused_naming_the_type_and_field(data: object, message: str) -> None:
     with pytest.raises(CodecError, match=message):
         unpack(Instrument, data)
+
+
+def test_a_bad_item_in_a_tuple_of_plain_values_is_named() -> None:
+    with pytest.raises(CodecError, match=r"PairState\.retired\[1\]: expected a string, got 3"):
+        unpack(PairState, ["p1", 1, "tp1", "sl1", 10, 10, 1, "closed", ["a", 3]])
+    assert unpack(PairState, ["p1", 1, "tp1", "sl1", 10, 10, 1, "closed", ["a"]]).retired == ("a",)
 
 
 def test_a_missing_required_field_is_named(rows: list[Row]) -> None:

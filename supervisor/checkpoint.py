@@ -12,12 +12,15 @@ arriving after a restart is still recognized, account-wide).
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 
 from machines import ExecBook, Fill, PairModel
 from machines.fills import Family
 from supervisor import codec
 from supervisor.book import LegRecord, Role, TradeRecord
+from supervisor.codec_compact import pack, unpack
 from supervisor.plan import TradePlan
 from supervisor.port import PlaceOrder
 
@@ -102,6 +105,35 @@ class TradeCheckpoint:
 
 
 codec.register(Fill)
+
+
+@codec.register
+@attrs.frozen
+class PackedCheckpoint:
+    """A `TradeCheckpoint` as the journal stores it: its fields in the compact form
+    (supervisor.codec_compact), about a third of the tagged form's text and far quicker to decode,
+    so a restart loading 10,000 closed trades is not spent reading field names. Every field is
+    kept; `unpacked()` is the checkpoint itself (a journal written before this holds tagged
+    `TradeCheckpoint`s, which load as they are)."""
+
+    trade_id: str  # also lifted into the journal row's trade_id column
+    fields: tuple[Any, ...]
+
+    @classmethod
+    def of(cls, checkpoint: TradeCheckpoint) -> PackedCheckpoint:
+        return cls(checkpoint.trade_id, tuple(pack(checkpoint)))
+
+    def unpacked(self) -> TradeCheckpoint:
+        checkpoint = unpack(TradeCheckpoint, list(self.fields))
+        if checkpoint.trade_id != self.trade_id:
+            raise codec.CodecError(f"PackedCheckpoint: trade_id {self.trade_id!r} holds a checkpoint of "
+                                   f"{checkpoint.trade_id!r}")
+        return checkpoint
+
+
+def stored(value: TradeCheckpoint | PackedCheckpoint) -> TradeCheckpoint:
+    """The checkpoint a journal record holds, in either form."""
+    return value.unpacked() if isinstance(value, PackedCheckpoint) else value
 
 
 def dump(trade: TradeRecord, execs: ExecBook) -> TradeCheckpoint:

@@ -32,8 +32,9 @@ fsync policies, and what each risks (SQLite in WAL mode; "committed" means the w
 The JSONL stream is never fsynced: a crash can tear its last line (repaired on the next open)
 and a power loss can lose its tail; the SQLite file is the journal of record.
 
-Opening checks the file (see journal_store: quick_check, schema version, checksums, seq gaps; one
-pass over the rows, which also notes what a restart replays) and the JSONL tail, and returns what
+Opening checks the file (see journal_store: quick_check, schema version, checksums, seq gaps; a
+closed trade's history before its newest checkpoint as one sealed block, see journal_seal, its rows
+verified when read or by `verify()`; it also notes what a restart replays) and the JSONL tail, and returns what
 it found in `Journal.report`; anything unusual is also logged as a warning. A JSONL stream that
 is behind the database (a crash between the commit and the JSONL write) is caught up from the database on open.
 """
@@ -64,6 +65,7 @@ from supervisor.journal_store import (
     read_restore_rows,
     read_rows,
     read_rows_at,
+    row_is_intact,
 )
 
 __all__ = [
@@ -334,6 +336,16 @@ class Journal:
             self.flush()
         for row in read_rows(self.path, after_seq, kinds=kinds):
             yield to_record(row)
+
+    def verify(self) -> int | None:
+        """Read every row and check its checksum, closed trades' sealed histories too (opening
+        checks those as blocks, see journal_seal): the seq of the first row that fails, or None."""
+        if not self._closing:
+            self.flush()
+        for row in read_rows(self.path, verify=False):
+            if not row_is_intact(row):
+                return row[0]
+        return None
 
     def pragma(self, name: str) -> object:
         """A PRAGMA read on the writing connection (e.g. "synchronous", "journal_mode")."""

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from supervisor.calls import Arm, Cancel, Expire, Flatten, Reconcile, Tick, Trigger
+from supervisor.checkpoint import PackedCheckpoint
 from supervisor.core import Clock, Supervisor
 from supervisor.events import SupervisorEvent, TradeAborted, TradeClosed
 from supervisor.journal import Journal, Kind
@@ -77,7 +78,7 @@ class JournalRecorder:
         for trade_id in list(self._ending):
             checkpoint = self.supervisor.checkpoint(trade_id)
             if checkpoint is not None:
-                self.journal.append("checkpoint", checkpoint)
+                self.journal.append("checkpoint", PackedCheckpoint.of(checkpoint))  # compact: quick to restore
                 self._ending.discard(trade_id)
 
     def arm(self, plan: TradePlan) -> list[Command]:

@@ -1,20 +1,26 @@
 """The journal's SQLite file: schema, version check, integrity checks on open, batched inserts.
 
-How it works: one file per account holds a `meta` table (`schema_version`, written once) and a
-`records` table keyed by `seq`. Each row carries its own CRC-32 over every column (`checksum`), so
-a row altered behind the journal's back is caught on open and on read. Opening runs, in order:
-`PRAGMA quick_check` (a garbage or truncated file is refused with `JournalCorruptError`), the
-schema version check (newer or unknown: `JournalVersionError`; older: migrated step by step or
-refused), WAL mode and the caller's `synchronous` level, then a scan of every row: the first row
-whose checksum fails starts the corrupted tail, which is moved (with every row after it) into a
-`quarantine` table, never silently used and never destroyed; gaps in `seq` are reported and kept.
-That scan is the one pass over the file a restart makes: while it verifies each row it also notes
-which rows a restart replays (`Store.restore_seqs`: the inputs, except those of a trade recorded
-before its newest checkpoint, and that checkpoint), so `read_rows_at` then fetches only those, by
-primary key, instead of a second scan of the whole table.
+How it works: one file per account holds a `meta` table (`schema_version`, written once), a
+`records` table keyed by `seq`, and a `seals` table (journal_seal). Each row carries its own CRC-32
+over every column (`checksum`), so a row altered behind the journal's back is caught on open or on
+read. Opening runs, in order: `PRAGMA quick_check` (a garbage or truncated file is refused with
+`JournalCorruptError`), the schema version check (newer or unknown: `JournalVersionError`; older:
+migrated step by step or refused), WAL mode and the caller's `synchronous` level, then the row
+checks. The fast path (`journal_seal.fast_scan`) verifies every row a restart may read (rows of no
+trade, of open trades, after a trade's newest checkpoint, every checkpoint) row by row, and each
+closed trade's history before its newest checkpoint as one sealed block (its row count and crc
+sum, kept since the checkpoint was written): a closed trade's history is not read at open, and its
+rows are verified when they are read. Anything unusual sends the open to the full scan: every row
+in seq order, the first row whose checksum fails starts the corrupted tail, which is moved (with
+every row after it) into a `quarantine` table, never silently used and never destroyed; gaps in
+`seq` are reported and kept; then every newest checkpoint is sealed again. Either way the open
+notes which rows a restart replays (`Store.restore_seqs`: the inputs, except those of a trade
+recorded before its newest checkpoint, and that checkpoint), so `read_rows_at` then fetches only
+those, by primary key, instead of a second scan of the whole table.
 
-Only the journal's writer thread writes, through `insert` (one transaction per batch); readers
-open their own connection (`read_rows`), which WAL lets run beside the writer.
+Only the journal's writer thread writes, through `insert` (one transaction per batch, which also
+seals the checkpoints in it); readers open their own connection (`read_rows`), which WAL lets run
+beside the writer.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
 
 import attrs
+
+from supervisor import journal_seal
 
 SCHEMA_VERSION = 1
 
@@ -140,6 +148,7 @@ class Store:
         conn.execute("BEGIN IMMEDIATE")
         try:
             conn.executemany(f"INSERT INTO records ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
+            journal_seal.seal(conn, [(row[0], row[4]) for row in rows if row[1] == "checkpoint" and row[4] is not None])
         except BaseException:
             conn.execute("ROLLBACK")
             raise
@@ -242,7 +251,13 @@ def _prepare(conn: sqlite3.Connection, path: Path, synchronous: str) -> tuple[St
     if str(mode).lower() != "wal":
         raise JournalError(f"{path}: could not switch to WAL mode (journal_mode is {mode!r})")
     conn.execute(f"PRAGMA synchronous = {synchronous}")
+    conn.execute(journal_seal.SEALS_TABLE)
+    fast = journal_seal.fast_scan(conn, COLUMNS, row_is_intact, _INPUTS)
+    if fast is not None:
+        records, last, restore = fast
+        return StoreFindings(created, SCHEMA_VERSION, migrated_from, problems, records, last, (), None), restore
     records, last, gaps, failure, restore = _scan(conn)
+    journal_seal.seal_newest(conn)  # every row before the quarantined tail was verified: seal them
     return StoreFindings(created, SCHEMA_VERSION, migrated_from, problems, records, last, gaps, failure), restore
 
 

@@ -2,7 +2,7 @@
 
 Inputs are broker events and the caller's calls (`supervisor.calls`); outputs in the record
 (commands, supervisor events) are not inputs and are skipped. A checkpoint (a finished trade's
-whole state, `supervisor.checkpoint`) stands for the trade's inputs before it: the journal's
+whole state, `supervisor.checkpoint`, stored packed) stands for the trade's inputs before it: the journal's
 `restore_records` leaves those out, and the trade is loaded as it was. While replaying, the supervisor's
 clock reads each record's recorded time (`ReplayClock`), so every deadline and grace period comes
 out as it did; afterwards it reads the live clock again. What happened while the process was down
@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from supervisor import codec
 from supervisor.calls import apply
+from supervisor.checkpoint import stored
 from supervisor.policy import Policy
 
 if TYPE_CHECKING:
@@ -78,7 +79,7 @@ def _replay(cls: type[S], records: Iterable[RecordLike], clock: Clock, policy: P
     supervisor = cls(replay_clock, policy)
     for record in records:
         if record.kind == "checkpoint":
-            supervisor.load_checkpoint(record.value)
+            supervisor.load_checkpoint(stored(record.value))
             continue
         if record.kind not in ("broker_event", "meta"):
             continue
